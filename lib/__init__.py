@@ -1,19 +1,69 @@
 """The core every part of detente uses: the environment contract and its OpenSpiel adapter,
 policies as data, exact evaluation, checkpoints and logging."""
 
+from detente.lib.checkpoint import (
+    CheckpointError,
+    content_hash,
+    load_checkpoint,
+    load_metadata,
+    save_checkpoint,
+)
+from detente.lib.exact_eval import (
+    ExactEvaluation,
+    evaluate,
+    exploitability,
+    nash_conv,
+    to_openspiel_policy,
+)
+from detente.lib.metrics_logger import (
+    CsvLogger,
+    Logger,
+    MultiLogger,
+    TensorBoardLogger,
+    make_run_logger,
+)
 from detente.lib.openspiel_env import (
     IllegalActionError,
     ObservationEncoder,
     OpenSpielEnv,
     env_spec_for,
 )
+from detente.lib.policy import (
+    PerPlayerPolicy,
+    PolicyFn,
+    as_per_seat,
+    masked_softmax,
+    softmax_policy_fn,
+    uniform_policy_fn,
+)
 from detente.lib.spec import EnvSpec, TimeStep
 
 __all__ = [
+    "CheckpointError",
+    "CsvLogger",
     "EnvSpec",
+    "ExactEvaluation",
     "IllegalActionError",
+    "Logger",
+    "MultiLogger",
     "ObservationEncoder",
     "OpenSpielEnv",
+    "PerPlayerPolicy",
+    "PolicyFn",
+    "TensorBoardLogger",
     "TimeStep",
+    "as_per_seat",
+    "content_hash",
     "env_spec_for",
+    "evaluate",
+    "exploitability",
+    "load_checkpoint",
+    "load_metadata",
+    "make_run_logger",
+    "masked_softmax",
+    "nash_conv",
+    "save_checkpoint",
+    "softmax_policy_fn",
+    "to_openspiel_policy",
+    "uniform_policy_fn",
 ]

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyspiel
+
 from detente.lib.spec import EnvSpec, TimeStep
 
 _UTILITY = {
@@ -200,16 +201,29 @@ class OpenSpielEnv:
         self._num_players = game.num_players()
         self._num_actions = game.num_distinct_actions()
         self._simultaneous = self.spec.dynamics == "simultaneous"
+        # Per-game bookkeeping is kept in Python lists (scalar numpy indexing costs more than
+        # the pyspiel calls it sits between); arrays are built once per call in `_observe`.
         self._states: list[pyspiel.State] = []
         self._rngs: list[np.random.Generator] = []
-        self._steps = np.zeros(self.batch_size, np.int64)
-        self._returns = np.zeros((self.batch_size, self._num_players), np.float64)
+        self._steps: list[int] = []
+        self._returns: list[list[float]] = []
         self._legal: list[list[list[int]]] = []
-        self._done = np.zeros(self.batch_size, bool)
-        self._truncated = np.zeros(self.batch_size, bool)
+        self._done: list[bool] = []
+        self._truncated: list[bool] = []
+        # _mask_index[b][p]: row of _mask_table holding the mask of player p in game b;
+        # row 0 (all True) is the mask of a player who is not acting (or of a finished game).
+        self._mask_index: list[list[int]] = []
+        self._mask_rows: dict[tuple[int, ...], int] = {}
+        self._mask_table = np.ones((1, self._num_actions), bool)
+        self._no_legal = [[] for _ in range(self._num_players)]
+        self._not_acting = [0] * self._num_players
+        self._zero_rewards = [0.0] * self._num_players
+        # Seat one-hots, and whole rows for states without a tensor (see `_observe`).
+        self._seat_one_hot = np.eye(self._num_players, dtype=np.float32)
+        self._zero_tensor = [0.0] * self._encoder._size
+        self._acting: list[list[bool]] = []
+        self._not_acting_flags = [False] * self._num_players
         self._last: TimeStep | None = None
-        self._mask_rows: dict[tuple[int, ...], np.ndarray] = {}
-        self._all_legal = np.ones(self._num_actions, bool)
 
     # ----------------------------------------------------------------------------------
     def reset(self, seed: int) -> TimeStep:
@@ -221,8 +235,15 @@ class OpenSpielEnv:
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self._rngs = [np.random.default_rng([int(seed), b]) for b in range(self.batch_size)]
-        self._states = [None] * self.batch_size
-        self._legal = [None] * self.batch_size
+        batch = self.batch_size
+        self._states = [None] * batch
+        self._steps = [0] * batch
+        self._returns = [None] * batch
+        self._legal = [None] * batch
+        self._done = [False] * batch
+        self._truncated = [False] * batch
+        self._mask_index = [None] * batch
+        self._acting = [None] * batch
         for b in range(self.batch_size):
             self._new_game(b)
         self._last = self._observe(np.zeros((self.batch_size, self._num_players), np.float32))
@@ -244,30 +265,37 @@ class OpenSpielEnv:
         if self._last is None:
             raise RuntimeError("call reset(seed) before step(actions)")
         actions = self._validate(actions)
-        num_players = self._num_players
-        rewards = np.zeros((self.batch_size, num_players), np.float32)
+        simultaneous = self._simultaneous
+        states, legals, done, rngs = self._states, self._legal, self._done, self._rngs
+        all_returns, steps = self._returns, self._steps
+        zero = self._zero_rewards
+        rewards = []
         for b in range(self.batch_size):
-            state = self._states[b]
-            if self._done[b]:
+            if done[b]:
                 if self.auto_reset:
                     self._new_game(b)
+                rewards.append(zero)
                 continue
-            if self._simultaneous and state.is_simultaneous_node():
-                joint = [
-                    actions[b][p] if self._legal[b][p] else pyspiel.INVALID_ACTION
-                    for p in range(num_players)
-                ]
-                state.apply_actions(joint)
+            state = states[b]
+            if simultaneous and state.is_simultaneous_node():
+                legal = legals[b]
+                state.apply_actions(
+                    [
+                        a if ok else pyspiel.INVALID_ACTION
+                        for a, ok in zip(actions[b], legal, strict=True)
+                    ]
+                )
             else:
                 state.apply_action(actions[b][state.current_player()])
-            _sample_chance(state, self._rngs[b])
-            self._steps[b] += 1
-            returns = state.returns()
-            for p in range(num_players):
-                rewards[b, p] = returns[p] - self._returns[b, p]
-                self._returns[b, p] = returns[p]
+            if state.is_chance_node():
+                _sample_chance(state, rngs[b])
+            steps[b] += 1
+            returns = list(state.returns())  # python games may reuse a mutable array
+            previous = all_returns[b]
+            rewards.append([r - q for r, q in zip(returns, previous, strict=True)])
+            all_returns[b] = returns
             self._update_status(b)
-        self._last = self._observe(rewards)
+        self._last = self._observe(np.array(rewards, np.float32))
         return self._last
 
     # ----------------------------------------------------------------------------------
@@ -276,7 +304,7 @@ class OpenSpielEnv:
         _sample_chance(state, self._rngs[b])
         self._states[b] = state
         self._steps[b] = 0
-        self._returns[b] = state.returns()
+        self._returns[b] = list(state.returns())
         self._update_status(b)
 
     def _update_status(self, b: int) -> None:
@@ -285,77 +313,99 @@ class OpenSpielEnv:
         truncated = (
             not terminal and self._max_steps is not None and self._steps[b] >= self._max_steps
         )
-        self._done[b] = terminal or truncated
+        self._done[b] = done = terminal or truncated
         self._truncated[b] = truncated
-        if self._done[b]:
-            self._legal[b] = [[] for _ in range(self._num_players)]
+        if done:
+            self._legal[b] = self._no_legal
+            self._mask_index[b] = self._not_acting
+            self._acting[b] = self._not_acting_flags
         elif state.is_simultaneous_node():
-            self._legal[b] = [state.legal_actions(p) for p in range(self._num_players)]
-        else:
-            legal = [[] for _ in range(self._num_players)]
-            legal[state.current_player()] = state.legal_actions()
+            legal = [state.legal_actions(p) for p in range(self._num_players)]
             self._legal[b] = legal
+            self._mask_index[b] = [self._mask_row(actions) if actions else 0 for actions in legal]
+            self._acting[b] = [bool(actions) for actions in legal]
+        else:
+            player = state.current_player()
+            actions = state.legal_actions()
+            legal = list(self._no_legal)
+            legal[player] = actions
+            self._legal[b] = legal
+            index = list(self._not_acting)
+            acting = list(self._not_acting_flags)
+            if actions:
+                index[player] = self._mask_row(actions)
+                acting[player] = True
+            self._mask_index[b] = index
+            self._acting[b] = acting
 
-    def _mask_row(self, legal: list[int]) -> np.ndarray:
+    def _mask_row(self, legal: list[int]) -> int:
+        """The row of `_mask_table` holding the mask of `legal` (added on first sight)."""
         key = tuple(legal)
         row = self._mask_rows.get(key)
         if row is None:
-            row = np.zeros(self._num_actions, bool)
-            row[legal] = True
+            mask = np.zeros((1, self._num_actions), bool)
+            mask[0, legal] = True
+            row = len(self._mask_table)
+            self._mask_table = np.concatenate([self._mask_table, mask])
             self._mask_rows[key] = row
         return row
 
     def _observe(self, rewards: np.ndarray) -> TimeStep:
         batch, num_players = self.batch_size, self._num_players
-        observation = np.zeros((batch, num_players, self._encoder.size), np.float32)
-        mask = np.ones((batch, num_players, 1, self._num_actions), bool)
-        acting = np.zeros((batch, num_players), bool)
-        encode = self._encoder.encode_into
-        for b in range(batch):
-            state = self._states[b]
-            legal = self._legal[b]
-            for p in range(num_players):
-                encode(state, p, observation[b, p])
-                if legal[p]:
-                    acting[b, p] = True
-                    mask[b, p, 0] = self._mask_row(legal[p])
-        terminated = self._done & ~self._truncated
-        return TimeStep(
-            observation=observation,
-            legal_action_mask=mask,
-            acting=acting,
-            rewards=rewards,
-            terminated=terminated,
-            truncated=self._truncated.copy(),
+        encoder = self._encoder
+        size = encoder._size
+        observation = np.empty((batch, num_players, encoder.size), np.float32)
+        observation[:, :, size:] = self._seat_one_hot
+        if size:
+            tensor = encoder._tensor
+            players = range(num_players)
+            zeros = self._zero_tensor
+            rows = []
+            for state in self._states:
+                for p in players:
+                    try:
+                        rows.append(tensor(state, p))
+                    except pyspiel.SpielError:
+                        # Some games define no tensor at terminal states; the view is empty.
+                        rows.append(zeros)
+            observation.reshape(batch * num_players, -1)[:, :size] = rows
+        mask = np.take(self._mask_table, self._mask_index, axis=0).reshape(
+            batch, num_players, 1, self._num_actions
         )
+        acting = np.array(self._acting, bool)
+        done = np.array(self._done, bool)
+        if self._max_steps is None:  # nothing is ever truncated
+            return TimeStep(observation, mask, acting, rewards, done, np.zeros(batch, bool))
+        truncated = np.array(self._truncated, bool)
+        return TimeStep(observation, mask, acting, rewards, done & ~truncated, truncated)
 
     def _validate(self, actions) -> list[list[int]]:
-        name = str(self.game)
-        array = np.asarray(actions)
+        array = actions if type(actions) is np.ndarray else np.asarray(actions)
         expected = (self.batch_size, self._num_players)
         if array.shape == expected + (1,):
             array = array[..., 0]
         if array.shape != expected:
             raise IllegalActionError(
-                f"{name}: actions must have shape [B, P, K] = {expected + (1,)} "
+                f"{self.game}: actions must have shape [B, P, K] = {expected + (1,)} "
                 f"(or [B, P]), got {array.shape}"
             )
-        if not np.issubdtype(array.dtype, np.integer):
-            raise IllegalActionError(f"{name}: actions must be integers, got dtype {array.dtype}")
+        if array.dtype.kind not in "iu":  # bool and every non-integer dtype are refused
+            raise IllegalActionError(
+                f"{self.game}: actions must be integers, got dtype {array.dtype}"
+            )
         table = array.tolist()
-        for b in range(self.batch_size):
-            if self._done[b]:
+        done = self._done
+        for b, (row, legal) in enumerate(zip(table, self._legal, strict=True)):
+            if done[b]:
                 continue
-            legal = self._legal[b]
-            for p in range(self._num_players):
-                if legal[p] and table[b][p] not in legal[p]:
-                    action = table[b][p]
+            for p, (action, allowed) in enumerate(zip(row, legal, strict=True)):
+                if allowed and action not in allowed:
                     if 0 <= action < self._num_actions:
                         what = f"'{self._states[b].action_to_string(p, action)}'"
                     else:
                         what = f"out of range [0, {self._num_actions})"
                     raise IllegalActionError(
-                        f"{name}: illegal action {action} ({what}) for player {p} in game "
-                        f"{b} of the batch; legal actions: {legal[p]}"
+                        f"{self.game}: illegal action {action} ({what}) for player {p} in "
+                        f"game {b} of the batch; legal actions: {allowed}"
                     )
         return table

@@ -1,6 +1,7 @@
 """The game registry: names, parameters and their errors."""
 
 import pytest
+
 from detente import games
 
 

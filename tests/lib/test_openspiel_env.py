@@ -3,6 +3,7 @@
 import numpy as np
 import pyspiel
 import pytest
+
 from detente import games
 from detente.lib import IllegalActionError, OpenSpielEnv, TimeStep
 

@@ -1,0 +1,99 @@
+"""The `detente` command line.
+
+detente run NAME [--set key=value ...] [--run-dir DIR] [--no-progress]
+detente list                     # registered experiments
+detente games [--filter TEXT]    # registered games with their kind
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from detente.experiments.overrides import apply_overrides, config_to_dict
+from detente.experiments.registry import EXPERIMENTS, default_run_dir, get_experiment
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="detente", description="Multi-agent RL for mixed-motive games."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a registered experiment")
+    run.add_argument("name", help="experiment name (see `detente list`)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set trainer.num_updates=50 (repeatable)",
+    )
+    run.add_argument("--run-dir", default=None, help="output directory (default runs/NAME)")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--print-config", action="store_true", help="print the config and exit")
+
+    commands.add_parser("list", help="list registered experiments")
+
+    games = commands.add_parser("games", help="list registered games with their kind")
+    games.add_argument("--filter", default="", help="only names containing this text")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    experiment = get_experiment(args.name)
+    config = apply_overrides(experiment.config_class(), args.overrides)
+    if args.print_config:
+        print(json.dumps(config_to_dict(config), indent=1))
+        return 0
+    run_dir = args.run_dir or default_run_dir(experiment.name)
+    result = experiment.run(config, run_dir, progress=not args.no_progress)
+    print(experiment.summarize(result))
+    print(f"\noutputs in {run_dir}")
+    return 0
+
+
+def _games(args: argparse.Namespace) -> int:
+    from detente.games import list_games
+
+    header = f"{'name':<34} {'source':<9} {'dynamics':<12} {'chance':<19} {'players':<8} utility"
+    print(header)
+    print("-" * len(header))
+    for info in list_games():
+        if args.filter and args.filter not in info.name:
+            continue
+        players = (
+            str(info.min_players)
+            if info.min_players == info.max_players
+            else f"{info.min_players}-{info.max_players}"
+        )
+        print(
+            f"{info.name:<34} {info.source:<9} {info.dynamics:<12} {info.chance:<19} "
+            f"{players:<8} {info.utility}"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `detente` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "list":
+            for name, experiment in sorted(EXPERIMENTS.items()):
+                print(f"{name:<14} {experiment.description}")
+            return 0
+        if args.command == "games":
+            return _games(args)
+    except ValueError as error:  # bad input: a clear message, no traceback
+        print(f"detente: error: {error}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

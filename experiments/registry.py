@@ -1,0 +1,64 @@
+"""Named experiments: each a typed config class and the entry point that runs it.
+
+`detente run NAME --set key=value ...` looks the name up here; a test builds and validates
+every entry's default config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+from detente.experiments.quickstart import QuickstartConfig, format_table, run_quickstart
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A registered experiment.
+
+    Attributes:
+      name: the name given to `detente run`.
+      description: one line for `detente list`.
+      config_class: the frozen dataclass of its configuration (all fields have defaults).
+      run: `run(config, run_dir, progress=...) -> result`.
+      summarize: `summarize(result) -> str`, the text printed at the end of the run.
+    """
+
+    name: str
+    description: str
+    config_class: type
+    run: Callable[..., Any]
+    summarize: Callable[[Any], str]
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    experiment.name: experiment
+    for experiment in [
+        Experiment(
+            name="quickstart",
+            description=(
+                "naive self-play with PPO on 2-player and 3-player Kuhn poker, then exact "
+                "NashConv of the uniform and trained policies"
+            ),
+            config_class=QuickstartConfig,
+            run=run_quickstart,
+            summarize=format_table,
+        ),
+    ]
+}
+
+
+def get_experiment(name: str) -> Experiment:
+    """Returns the registered experiment `name`; unknown names list the registered ones."""
+    if name not in EXPERIMENTS:
+        raise ValueError(
+            f"unknown experiment {name!r}; registered experiments: {', '.join(sorted(EXPERIMENTS))}"
+        )
+    return EXPERIMENTS[name]
+
+
+def default_run_dir(name: str) -> pathlib.Path:
+    """Where `detente run NAME` writes by default: ./runs/NAME."""
+    return pathlib.Path("runs") / name
