@@ -45,6 +45,11 @@ def sparse_gae(
                 decision of the player with n(t) < T,
       G_t     = A_t + v_t (the value target).
 
+    Value targets are also given at the player's waiting steps (not deciding, not an episode
+    end): the same formula with n(t) the next decision or end after t, so the value head is
+    trained on every state it may bootstrap from (a truncated game's final observation, a
+    rollout's last step).
+
     Implemented as one reverse `jax.lax.scan` (fixed shapes, jit- and vmap-friendly).
 
     Args:
@@ -57,7 +62,8 @@ def sparse_gae(
       lambda_: GAE trace parameter, in [0, 1].
 
     Returns:
-      (advantages [T+1], returns [T+1]), zero wherever the player does not decide and at T.
+      (advantages [T+1], returns [T+1]): advantages are zero wherever the player does not
+      decide; returns (value targets) are zero at episode ends; both are zero at T.
     """
     chex.assert_rank([v_t, r_t, acting_t, terminated_t, truncated_t], 1)
     chex.assert_equal_shape([v_t, r_t, acting_t, terminated_t, truncated_t])
@@ -75,8 +81,11 @@ def sparse_gae(
     def backward(carry, xs):
         acc, boot_v, next_adv = carry
         v, r, decides, terminated, ended = xs
-        adv = acc + gamma * boot_v - v + gamma * lambda_ * next_adv
-        adv = jnp.where(decides, adv, zero)
+        # The same lambda-return is the value target at waiting steps of the player, so the
+        # value head is also trained where it is used to bootstrap (rollout ends, truncation).
+        full_adv = acc + gamma * boot_v - v + gamma * lambda_ * next_adv
+        target = jnp.where(ended, zero, full_adv + v)
+        adv = jnp.where(decides, full_adv, zero)
         # Episode end: cut everything that follows (it belongs to the next episode).
         end_carry = (r, jnp.where(terminated, zero, v), zero)
         decide_carry = (r, v, adv)
@@ -87,12 +96,12 @@ def sparse_gae(
             decide_carry,
             pass_carry,
         )
-        return new_carry, adv
+        return new_carry, (adv, target)
 
     xs = (v_t[:-1], r_t[:-1], decides_t[:-1], terminated_t[:-1], ended_t[:-1])
-    _, adv = jax.lax.scan(backward, carry_T, xs, reverse=True)
+    _, (adv, returns) = jax.lax.scan(backward, carry_T, xs, reverse=True)
     adv = jnp.concatenate([adv, jnp.zeros((1,), dtype)])
-    returns = jnp.where(decides_t, adv + v_t, zero).at[-1].set(zero)
+    returns = jnp.concatenate([returns, jnp.zeros((1,), dtype)])
     return adv, returns
 
 
@@ -117,8 +126,7 @@ def batched_sparse_gae(
       lambda_: GAE trace parameter, in [0, 1].
 
     Returns:
-      (advantages [T+1, B, P], returns [T+1, B, P]), zero where a player does not decide
-      and at the last step T.
+      (advantages [T+1, B, P], returns [T+1, B, P]) as in `sparse_gae`.
     """
     chex.assert_rank([values, rewards, acting, terminated, truncated], [3, 3, 3, 2, 2])
     chex.assert_equal_shape([values, rewards, acting])

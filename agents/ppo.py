@@ -48,6 +48,17 @@ class PPOConfig:
       max_grad_norm: global gradient norm clip, > 0 (math.inf disables clipping).
       normalize_advantages: normalise advantages to zero mean, unit variance over the valid
         entries of the whole trajectory (before minibatching).
+      anneal_updates: if > 0, the learning rate decays linearly to 0 over this many updates
+        (then stays 0); 0 keeps it constant.
+      magnet_cost: weight alpha of the magnet term alpha * KL(pi || rho), with rho the policy
+        of `TrainingState.magnet_params` (magnetic mirror descent, Sokota et al. 2022, "A
+        unified approach to reinforcement learning, quantal response equilibria, and
+        two-player zero-sum games"). With a fixed magnet it pulls self-play toward the
+        magnet's quantal response equilibrium; moving the magnet to the current parameters
+        every `magnet_update_every` updates iterates toward a Nash equilibrium (the
+        regularise-then-move scheme of R-NaD, Perolat et al. 2021). 0 disables it.
+      magnet_update_every: replace the magnet by the current parameters every this many
+        updates; 0 keeps the initial parameters (a near-uniform policy) as the magnet.
     """
 
     learning_rate: float = 3e-4
@@ -61,6 +72,9 @@ class PPOConfig:
     num_minibatches: int = 4
     max_grad_norm: float = 0.5
     normalize_advantages: bool = True
+    anneal_updates: int = 0
+    magnet_cost: float = 0.0
+    magnet_update_every: int = 0
 
     def __post_init__(self):
         # (field, lower, lower inclusive, upper, upper inclusive, integer)
@@ -75,6 +89,9 @@ class PPOConfig:
             ("num_epochs", 1, True, math.inf, False, True),
             ("num_minibatches", 1, True, math.inf, False, True),
             ("max_grad_norm", 0.0, False, math.inf, True, False),
+            ("anneal_updates", 0, True, math.inf, False, True),
+            ("magnet_cost", 0.0, True, math.inf, False, False),
+            ("magnet_update_every", 0, True, math.inf, False, True),
         ]
         for field, lo, lo_inc, hi, hi_inc, integer in ranges:
             value = getattr(self, field)
@@ -101,12 +118,15 @@ class TrainingState(NamedTuple):
       opt_state: optax state.
       key: PRNG key for minibatch shuffling, split on every update.
       step: int32 [], number of updates done.
+      magnet_params: parameters of the magnet policy of `PPOConfig.magnet_cost` (the initial
+        parameters until `magnet_update_every` moves it).
     """
 
     params: Any
     opt_state: optax.OptState
     key: PRNGKey
     step: jax.Array
+    magnet_params: Any
 
 
 InitFn = Callable[[PRNGKey], TrainingState]
@@ -124,13 +144,24 @@ class _Batch(NamedTuple):
     behaviour_log_prob: jax.Array  # [N]
     advantages: jax.Array  # [N]
     returns: jax.Array  # [N]
-    valid: jax.Array  # [N]
+    magnet_log_pi: jax.Array  # [N, K, A], log-policy of the magnet (zeros when unused)
+    valid: jax.Array  # [N], entries of the policy loss (the learner's decisions)
+    value_valid: jax.Array  # [N], entries of the value loss (the learner's non-final steps)
 
 
 def _optimiser(config: PPOConfig) -> optax.GradientTransformation:
+    learning_rate = config.learning_rate
+    if config.anneal_updates:
+        # Linear decay to 0: in self-play the last iterate of a constant step size keeps
+        # cycling around an equilibrium; shrinking steps damp the cycle.
+        learning_rate = optax.linear_schedule(
+            config.learning_rate,
+            0.0,
+            config.anneal_updates * config.num_epochs * config.num_minibatches,
+        )
     return optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm),
-        optax.adam(config.learning_rate, eps=config.adam_eps),
+        optax.adam(learning_rate, eps=config.adam_eps),
     )
 
 
@@ -143,6 +174,7 @@ def _init(network: Network, config: PPOConfig, key: PRNGKey) -> TrainingState:
         opt_state=_optimiser(config).init(params),
         key=state_key,
         step=jnp.zeros((), jnp.int32),
+        magnet_params=params,
     )
 
 
@@ -165,13 +197,20 @@ def _loss(network: Network, config: PPOConfig, params: Any, batch: _Batch):
     # may not import. Illegal actions have probability exactly 0, so they add 0 * finite.
     entropy = -jnp.sum(jnp.exp(log_pi) * log_pi, axis=(-2, -1))
     entropy = _masked_mean(entropy, valid)
-    value_loss = 0.5 * _masked_mean(jnp.square(values[..., 0] - batch.returns), valid)
+    value_loss = 0.5 * _masked_mean(jnp.square(values[..., 0] - batch.returns), batch.value_valid)
     loss = pg_loss + config.value_cost * value_loss - config.entropy_cost * entropy
+    magnet_kl = jnp.zeros(())
+    if config.magnet_cost:
+        # KL(pi || rho) per decision, summed over slots; illegal actions have pi = 0 exactly.
+        kl = jnp.sum(jnp.exp(log_pi) * (log_pi - batch.magnet_log_pi), axis=(-2, -1))
+        magnet_kl = _masked_mean(kl, valid)
+        loss = loss + config.magnet_cost * magnet_kl
     metrics = {
         "loss": loss,
         "policy_loss": pg_loss,
         "value_loss": value_loss,
         "entropy": entropy,
+        "magnet_kl": magnet_kl,
         # Schulman's k3 estimator of KL(behaviour || current), unbiased and >= 0.
         "approx_kl": _masked_mean((ratio - 1.0) - log_ratio, valid),
         "clip_fraction": _masked_mean(
@@ -211,7 +250,8 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         config.gae_lambda,
     )
     ended = traj.terminated | traj.truncated
-    valid = traj.acting[:-1] & ~ended[:-1, :, None] & traj.learner_mask[None]  # [T, B, P]
+    value_valid = ~ended[:-1, :, None] & traj.learner_mask[None]  # [T, B, P]
+    valid = traj.acting[:-1] & value_valid
     advantages, returns = advantages[:-1], returns[:-1]
     raw_advantages = advantages
     if config.normalize_advantages:
@@ -219,14 +259,23 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         std = jnp.sqrt(_masked_mean(jnp.square(advantages - mean), valid))
         advantages = jnp.where(valid, (advantages - mean) / (std + 1e-8), 0.0)
 
+    observation = traj.observation[:-1].reshape((n,) + network.obs_shape)
+    legal_action_mask = traj.legal_action_mask[:-1].reshape(n, K, A)
+    if config.magnet_cost:
+        magnet_logits, _ = network.apply(state.magnet_params, observation, legal_action_mask)
+        magnet_log_pi = jax.lax.stop_gradient(jax.nn.log_softmax(magnet_logits))
+    else:
+        magnet_log_pi = jnp.zeros((n, K, A), jnp.float32)
     flat = _Batch(
-        observation=traj.observation[:-1].reshape((n,) + network.obs_shape),
-        legal_action_mask=traj.legal_action_mask[:-1].reshape(n, K, A),
+        observation=observation,
+        legal_action_mask=legal_action_mask,
+        magnet_log_pi=magnet_log_pi,
         actions=traj.actions.reshape(n, K).astype(jnp.int32),
         behaviour_log_prob=traj.behaviour_log_prob.reshape(n).astype(jnp.float32),
         advantages=advantages.reshape(n),
         returns=returns.reshape(n),
         valid=valid.reshape(n),
+        value_valid=value_valid.reshape(n),
     )
     key, shuffle_key = jax.random.split(state.key)
     m = config.num_minibatches
@@ -257,7 +306,16 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         value_mean=_masked_mean(values[:-1], valid),
         num_valid=jnp.sum(valid).astype(jnp.float32),
     )
-    new_state = TrainingState(params=params, opt_state=opt_state, key=key, step=state.step + 1)
+    step = state.step + 1
+    magnet_params = state.magnet_params
+    if config.magnet_update_every:
+        move = step % config.magnet_update_every == 0
+        magnet_params = jax.tree.map(
+            lambda new, old: jnp.where(move, new, old), params, state.magnet_params
+        )
+    new_state = TrainingState(
+        params=params, opt_state=opt_state, key=key, step=step, magnet_params=magnet_params
+    )
     return new_state, metrics
 
 
@@ -270,11 +328,14 @@ def make_ppo(network: Network, config: PPOConfig) -> tuple[InitFn, UpdateFn]:
     the T * B * P (step, game, seat) entries, each an Adam step on
 
       L = clipped surrogate (rlax.clipped_surrogate_pg_loss)
-          + value_cost * 0.5 * (V - G)^2 - entropy_cost * entropy,
+          + value_cost * 0.5 * (V - G)^2 - entropy_cost * entropy
+          + magnet_cost * KL(pi || magnet),
 
-    every term a mean over the minibatch's valid entries (acting at t < T, not at an episode's
-    final step, and in `learner_mask`). The log-probability of a joint action is the sum over
-    its K slots and so is the entropy (slots are sampled independently given the observation).
+    the policy and entropy terms a mean over the minibatch's decisions (acting at t < T, not at
+    an episode's final step, and in `learner_mask`), the value term over every non-final step
+    of the learner's seats (waiting steps included, since values bootstrap from them). The
+    log-probability of a joint action is the sum over its K slots and so are the entropy and
+    the magnet KL (slots are sampled independently given the observation).
 
     Both functions are jitted with `network` and `config` static, so learners built from the
     same `Network` object and an equal config share one compilation.

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from detente.experiments.overrides import apply_overrides, config_to_dict
 from detente.experiments.registry import EXPERIMENTS, default_run_dir, get_experiment
+from detente.experiments.render_command import add_render_parser, run_render
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
 
     games = commands.add_parser("games", help="list registered games with their kind")
     games.add_argument("--filter", default="", help="only names containing this text")
+
+    add_render_parser(commands)
     return parser
 
 
@@ -89,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "games":
             return _games(args)
+        if args.command == "render":
+            return run_render(args)
     except ValueError as error:  # bad input: a clear message, no traceback
         print(f"detente: error: {error}", file=sys.stderr)
         return 2

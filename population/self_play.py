@@ -62,6 +62,9 @@ class SelfPlayConfig:
       log_every: write metrics every this many updates.
       checkpoint_every: save a checkpoint (and restart the environment batch) every this many
         updates.
+      average_decay: if > 0, also keep an exponential moving average of the parameters with
+        this decay per update (Polyak averaging); the run's result is then the averaged
+        network, which damps the cycling of the last iterate in zero-sum self-play.
       ppo: the learner's hyperparameters.
     """
 
@@ -74,6 +77,7 @@ class SelfPlayConfig:
     seed: int = 0
     log_every: int = 10
     checkpoint_every: int = 100
+    average_decay: float = 0.0
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
 
     def __post_init__(self):
@@ -85,6 +89,10 @@ class SelfPlayConfig:
             raise ValueError(
                 "SelfPlayConfig.checkpoint_every must be a positive integer, got "
                 f"{self.checkpoint_every!r}"
+            )
+        if not isinstance(self.average_decay, (int, float)) or not 0.0 <= self.average_decay < 1.0:
+            raise ValueError(
+                f"SelfPlayConfig.average_decay must be in [0, 1), got {self.average_decay!r}"
             )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(
@@ -107,7 +115,7 @@ class SelfPlayResult(NamedTuple):
     """What a finished self-play run returns.
 
     Attributes:
-      params: the final network parameters.
+      params: the final network parameters (the moving average if `average_decay` > 0).
       network: the network they belong to.
       spec: the game's `EnvSpec`.
       env_steps: game-steps played (B per environment step), including resumed segments.
@@ -179,6 +187,7 @@ def train_self_play(
     root_key = jax.random.key(config.seed)
     learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
     first_update, env_steps = 0, 0
+    average = learner.params
 
     checkpoint_path = pathlib.Path(run_dir) / CHECKPOINT_DIR if run_dir is not None else None
     if checkpoint_path is not None and checkpoint_path.exists():
@@ -188,8 +197,10 @@ def train_self_play(
                 f"checkpoint {checkpoint_path} is for game {stored_game!r}, not {spec.name!r}; "
                 "use another run directory"
             )
-        state, metadata = load_checkpoint(checkpoint_path, learner.state)
+        saved, metadata = load_checkpoint(checkpoint_path, (learner.state, learner.params))
+        state, average = saved
         learner = Learner(network, config.ppo, root_key, state=jax.device_put(state))
+        average = jax.device_put(average)
         first_update, env_steps = metadata["update"], metadata["env_steps"]
 
     act_fn = jax.jit(act, static_argnums=0)
@@ -245,6 +256,7 @@ def train_self_play(
             learner_mask=learner_mask,
         )
         metrics = learner.update(trajectory)
+        average = _polyak(average, learner.params, config.average_decay)
         bar.update(1)
         done = update + 1
         if done % config.log_every == 0 or done == config.num_updates:
@@ -256,7 +268,9 @@ def train_self_play(
                 for p, value in enumerate(mean_return):
                     metrics[f"episode_return_p{p}"] = float(value)
             if on_log is not None:
-                metrics.update(on_log(done, metrics, network, learner.params))
+                metrics.update(
+                    on_log(done, metrics, network, _result_params(config, learner, average))
+                )
             if logger is not None:
                 logger.write(done, metrics)
             bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items() if k in _SHOWN})
@@ -265,7 +279,7 @@ def train_self_play(
         ):
             save_checkpoint(
                 checkpoint_path,
-                learner.state,
+                (learner.state, average),
                 {
                     "update": done,
                     "env_steps": env_steps,
@@ -276,7 +290,7 @@ def train_self_play(
     bar.close()
     wall_time = time.perf_counter() - start
     return SelfPlayResult(
-        params=learner.params,
+        params=_result_params(config, learner, average),
         network=network,
         spec=spec,
         env_steps=env_steps,
@@ -284,6 +298,19 @@ def train_self_play(
         steps_per_second=(env_steps - steps_at_start) / max(wall_time, 1e-9),
         state=learner.state,
     )
+
+
+@jax.jit
+def _polyak_jit(average: Any, params: Any, decay: float) -> Any:
+    return jax.tree.map(lambda a, p: decay * a + (1.0 - decay) * p, average, params)
+
+
+def _polyak(average: Any, params: Any, decay: float) -> Any:
+    return _polyak_jit(average, params, decay) if decay > 0 else params
+
+
+def _result_params(config: SelfPlayConfig, learner: Learner, average: Any) -> Any:
+    return average if config.average_decay > 0 else learner.params
 
 
 _SHOWN = ("total_loss", "nash_conv", "steps_per_second", "entropy")

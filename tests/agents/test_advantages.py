@@ -16,7 +16,7 @@ def reference_sparse_gae(v, r, acting, terminated, truncated, gamma, lambda_):
     decides = [bool(acting[t]) and not ended[t] and t < last for t in range(n)]
     delta, following = {}, {}
     for t in range(last):
-        if not decides[t]:
+        if ended[t]:
             continue
         total, j = 0.0, t + 1
         while True:
@@ -29,12 +29,16 @@ def reference_sparse_gae(v, r, acting, terminated, truncated, gamma, lambda_):
                 break
             j += 1
         delta[t] = total + gamma * boot - float(v[t])
-    adv = np.zeros(n)
+    full = np.zeros(n)  # advantage formula at every non-final step, deciding or waiting
     for t in reversed(range(last)):
-        if decides[t]:
+        if not ended[t]:
             nxt = following[t]
-            adv[t] = delta[t] + (gamma * lambda_ * adv[nxt] if nxt is not None else 0.0)
-    returns = np.where(decides, adv + np.asarray(v, np.float64), 0.0)
+            full[t] = delta[t] + (gamma * lambda_ * full[nxt] if nxt is not None else 0.0)
+    adv = np.where(decides, full, 0.0)
+    returns = np.zeros(n)
+    for t in range(last):
+        if not ended[t]:
+            returns[t] = full[t] + float(v[t])
     return adv, returns
 
 
@@ -86,12 +90,14 @@ def test_two_player_alternating_game():
     # A_2 = r_3 - v_2 = 0.7 (terminal: no bootstrap);
     # A_0 = (r_1 + r_2) + gamma v_2 - v_0 + gamma lambda A_2 = 0.17 + 0.315.
     np.testing.assert_allclose(adv0, [0.485, 0.0, 0.7, 0.0], atol=1e-6)
-    np.testing.assert_allclose(ret0, [0.585, 0.0, 1.0, 0.0], atol=1e-6)
+    # P0 waits at t=1: its value target is the lambda-return of what follows, 0.585 as well.
+    np.testing.assert_allclose(ret0, [0.585, 0.585, 1.0, 0.0], atol=1e-6)
 
     adv1, ret1 = run(values[:, 1], rewards[:, 1], acting[:, 1], terminated, truncated, gamma, 0.5)
     # P1's decision at t=1 earns r_2 + r_3 = -1 and the game ends: A_1 = -1 - 0.6.
     np.testing.assert_allclose(adv1, [0.0, -1.6, 0.0, 0.0], atol=1e-6)
-    np.testing.assert_allclose(ret1, [0.0, -1.0, 0.0, 0.0], atol=1e-6)
+    # P1 waits at t=0 (target gamma v_1 + gamma lambda A_1 = 0.54 - 0.72) and at t=2 (-1).
+    np.testing.assert_allclose(ret1, [-0.18, -1.0, -1.0, 0.0], atol=1e-6)
 
     batched_adv, batched_ret = batched_sparse_gae(
         jnp.asarray(values)[:, None],
@@ -143,7 +149,8 @@ def test_rollout_end_bootstraps_from_last_value_and_ignores_decision_at_T():
     adv, ret = run(v, r, [True, False, True], [False] * 3, [False] * 3, 0.5, 1.0)
     # Decision at 0 collects r_1 + r_2 and bootstraps from v_2 (a decision at T has no action).
     np.testing.assert_allclose(adv, [0.75 + 0.5 * 4.0 - 1.0, 0.0, 0.0], atol=1e-6)
-    np.testing.assert_allclose(ret, [0.75 + 2.0, 0.0, 0.0], atol=1e-6)
+    # The waiting step 1 gets the target r_2 + gamma v_2.
+    np.testing.assert_allclose(ret, [0.75 + 2.0, 0.25 + 2.0, 0.0], atol=1e-6)
 
 
 def test_monte_carlo_limit():
