@@ -20,6 +20,10 @@ from detente.population import SelfPlayConfig, train_self_play
 
 
 def _default_trainer() -> SelfPlayConfig:
+    # Plain PPO self-play cycles around the equilibrium of a zero-sum game (NashConv on Kuhn
+    # stays near 0.3); a magnet term that moves to the current policy every 50 updates
+    # (magnetic mirror descent / R-NaD style) plus a decaying step size make the last
+    # iterate converge. See docs/quickstart.md for the measured comparison.
     return SelfPlayConfig(
         batch_size=256,
         unroll_length=8,
@@ -28,12 +32,15 @@ def _default_trainer() -> SelfPlayConfig:
         log_every=20,
         checkpoint_every=100,
         ppo=PPOConfig(
-            learning_rate=1e-4,
-            entropy_cost=0.02,
+            learning_rate=3e-4,
+            entropy_cost=0.0,
             gamma=1.0,
             gae_lambda=0.95,
             num_epochs=4,
             num_minibatches=4,
+            anneal_updates=400,
+            magnet_cost=0.2,
+            magnet_update_every=50,
         ),
     )
 

@@ -223,6 +223,9 @@ def test_only_learner_seats_that_act_contribute(network):
         ("num_minibatches", 0, "[1, inf)"),
         ("max_grad_norm", 0.0, "(0.0, inf]"),
         ("learning_rate", "fast", "(0.0, inf)"),
+        ("magnet_cost", -0.1, "[0.0, inf)"),
+        ("magnet_update_every", -1, "[0, inf)"),
+        ("anneal_updates", 1.5, "[0, inf)"),
     ],
 )
 def test_bad_config_values_raise(field, value, accepted):
@@ -254,3 +257,35 @@ def test_bad_trajectories_raise(network):
         check_trajectory(traj, (4,))
     with pytest.raises(TypeError, match="PPOConfig"):
         make_ppo(network, {"learning_rate": 1e-3})
+
+
+def test_magnet_moves_every_n_updates_and_its_kl_is_reported(network):
+    config = PPOConfig(num_minibatches=2, num_epochs=1, magnet_cost=0.5, magnet_update_every=2)
+    learner = Learner(network, config, jax.random.key(0))
+    initial = params_bytes(learner.state.magnet_params)
+    assert initial == params_bytes(learner.params)
+    traj = random_trajectory(2)
+    metrics = learner.update(traj)
+    # After one update the magnet is still the initial policy and the KL to it is positive.
+    assert params_bytes(learner.state.magnet_params) == initial
+    assert metrics["magnet_kl"] >= 0.0
+    learner.update(traj)
+    # After the second update the magnet has moved to the current parameters.
+    assert params_bytes(learner.state.magnet_params) == params_bytes(learner.params)
+    metrics = learner.update(traj)
+    assert metrics["magnet_kl"] < 1e-3  # one small step away from the magnet
+
+
+def test_magnet_kl_is_zero_when_disabled(network):
+    learner = Learner(network, CONFIG, jax.random.key(0))
+    assert learner.update(random_trajectory(3))["magnet_kl"] == 0.0
+
+
+def test_annealed_learning_rate_reaches_zero(network):
+    config = PPOConfig(num_minibatches=2, num_epochs=1, anneal_updates=1)
+    learner = Learner(network, config, jax.random.key(0))
+    traj = random_trajectory(4)
+    learner.update(traj)  # the only update with a non-zero step size
+    before = params_bytes(learner.params)
+    learner.update(traj)
+    assert params_bytes(learner.params) == before

@@ -53,6 +53,19 @@ def test_resume_equals_uninterrupted(tmp_path):
     _assert_identical(resumed.params, uninterrupted.params)
 
 
+def test_resume_with_parameter_averaging(tmp_path):
+    config = dataclasses.replace(TINY, average_decay=0.9)
+    uninterrupted = train_self_play(config, progress=False)
+    train_self_play(dataclasses.replace(config, num_updates=2), run_dir=tmp_path, progress=False)
+    resumed = train_self_play(config, run_dir=tmp_path, progress=False)
+    _assert_identical(resumed.params, uninterrupted.params)
+    # The result is the average, not the last iterate.
+    assert any(
+        x.tobytes() != y.tobytes()
+        for x, y in zip(_leaves(resumed.params), _leaves(resumed.state.params), strict=True)
+    )
+
+
 def test_logger_and_callback_receive_metrics(tmp_path):
     written = []
 
@@ -98,6 +111,7 @@ def test_simultaneous_three_player_game_trains():
         ("seed", -3, "seed must be a non-negative integer"),
         ("max_steps", 0, "max_steps must be None or a positive integer"),
         ("hidden_sizes", (0,), "hidden_sizes must be positive integers"),
+        ("average_decay", 1.0, r"average_decay must be in \[0, 1\)"),
     ],
 )
 def test_bad_config(field, value, message):
