@@ -3,6 +3,8 @@
 detente run NAME [--set key=value ...] [--run-dir DIR] [--no-progress]
 detente list                     # registered experiments
 detente games [--filter TEXT]    # registered games with their kind
+detente leaderboard POOL --game GAME --seed S --games-per-pair N --out DIR
+detente report RUN_DIR           # RUN_DIR/report.md with plots
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import json
 import sys
 from collections.abc import Sequence
 
+from detente.experiments.leaderboard_command import add_leaderboard_parser, run_leaderboard_command
 from detente.experiments.overrides import apply_overrides, config_to_dict
 from detente.experiments.registry import EXPERIMENTS, default_run_dir, get_experiment
 from detente.experiments.render_command import add_render_parser, run_render
+from detente.experiments.report import add_report_parser, run_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     games.add_argument("--filter", default="", help="only names containing this text")
 
     add_render_parser(commands)
+    add_leaderboard_parser(commands)
+    add_report_parser(commands)
     return parser
 
 
@@ -94,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _games(args)
         if args.command == "render":
             return run_render(args)
+        if args.command == "leaderboard":
+            return run_leaderboard_command(args)
+        if args.command == "report":
+            return run_report(args)
     except ValueError as error:  # bad input: a clear message, no traceback
         print(f"detente: error: {error}", file=sys.stderr)
         return 2

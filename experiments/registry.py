@@ -11,7 +11,9 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
+from detente.experiments.psro_experiment import format_psro_table, run_psro_experiment
 from detente.experiments.quickstart import QuickstartConfig, format_table, run_quickstart
+from detente.population.psro import PSROConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,16 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_class=QuickstartConfig,
             run=run_quickstart,
             summarize=format_table,
+        ),
+        Experiment(
+            name="psro",
+            description=(
+                "PSRO with PPO best responses (per-player populations, exact payoffs) on a small "
+                "game; exact NashConv of the meta-strategy mixture per iteration"
+            ),
+            config_class=PSROConfig,
+            run=run_psro_experiment,
+            summarize=format_psro_table,
         ),
     ]
 }

@@ -9,3 +9,8 @@ from detente.games.registry import GameInfo, list_games, load, register_openspie
 __all__ = ["GameInfo", "list_games", "load", "register_openspiel_game"]
 
 register_openspiel_game("realpolitik", "detente.games.realpolitik.openspiel_game")
+
+# JAX-native small games (detente.games.jax_games): `make_jax_game("blotto(players=3)")`.
+from detente.games.jax_games import make as make_jax_game  # noqa: E402
+
+__all__ += ["make_jax_game"]

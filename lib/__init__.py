@@ -67,3 +67,24 @@ __all__ = [
     "to_openspiel_policy",
     "uniform_policy_fn",
 ]
+
+# Ratings for leaderboards: Bradley-Terry / Elo with anchor, bootstrap CIs, n-player results.
+from detente.lib.leaderboard import (  # noqa: E402
+    ELO_PER_LOGIT,
+    Comparisons,
+    Ratings,
+    expected_score,
+    fit_bradley_terry,
+    pairwise_comparisons,
+    rate,
+)
+
+__all__ += [
+    "ELO_PER_LOGIT",
+    "Comparisons",
+    "Ratings",
+    "expected_score",
+    "fit_bradley_terry",
+    "pairwise_comparisons",
+    "rate",
+]

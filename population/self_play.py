@@ -191,11 +191,12 @@ def train_self_play(
 
     checkpoint_path = pathlib.Path(run_dir) / CHECKPOINT_DIR if run_dir is not None else None
     if checkpoint_path is not None and checkpoint_path.exists():
-        stored_game = load_metadata(checkpoint_path).get("game")
-        if stored_game != spec.name:
+        stored = load_metadata(checkpoint_path)
+        stored_game, stored_backend = stored.get("game"), stored.get("backend", "openspiel")
+        if stored_game != spec.name or stored_backend != "openspiel":
             raise CheckpointError(
-                f"checkpoint {checkpoint_path} is for game {stored_game!r}, not {spec.name!r}; "
-                "use another run directory"
+                f"checkpoint {checkpoint_path} is for game {stored_game!r} on backend "
+                f"{stored_backend!r}, not {spec.name!r} on 'openspiel'; use another run directory"
             )
         saved, metadata = load_checkpoint(checkpoint_path, (learner.state, learner.params))
         state, average = saved
@@ -284,6 +285,7 @@ def train_self_play(
                     "update": done,
                     "env_steps": env_steps,
                     "game": spec.name,
+                    "backend": "openspiel",
                     "config": dataclasses.asdict(config),
                 },
             )

@@ -90,7 +90,8 @@ def test_logger_and_callback_receive_metrics(tmp_path):
 def test_checkpoint_of_another_game_is_refused(tmp_path):
     train_self_play(dataclasses.replace(TINY, num_updates=2), run_dir=tmp_path, progress=False)
     with pytest.raises(
-        CheckpointError, match=r"is for game 'kuhn_poker\(\)', not 'leduc_poker\(\)'"
+        CheckpointError,
+        match=r"is for game 'kuhn_poker\(\)' on backend 'openspiel', not 'leduc_poker\(\)'",
     ):
         train_self_play(
             dataclasses.replace(TINY, game="leduc_poker"), run_dir=tmp_path, progress=False

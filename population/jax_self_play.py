@@ -1,0 +1,318 @@
+"""Naive self-play on the JAX backend: the rollout and the PPO update in one jitted call.
+
+The algorithm, config (`SelfPlayConfig`), learner (PPO from `detente.agents.make_ppo`, the pure
+update inside `Learner`) and checkpoint/resume scheme are those of
+`detente.population.self_play`; only the environment differs: `config.game` names a JAX game
+of `detente.games.jax_games`, B games are stepped on the device by
+`detente.population.jax_rollout`, and one training iteration (T-step rollout, PPO update,
+parameter averaging, episode statistics) is a single jitted device call. Nothing returns to
+the host between iterations except at log and checkpoint steps.
+
+Reproducibility (same scheme as the OpenSpiel backend): the learner is initialised from
+`fold_in(key(seed), 0)`; update u acts with `fold_in(fold_in(key(seed), 1), u)`; every
+`checkpoint_every` updates the run directory receives a checkpoint (arrays + JSON, no pickle)
+and the batch of games restarts from `fold_in(fold_in(key(seed), 2), segment)`, so a run
+resumed from its last checkpoint continues exactly as an uninterrupted one.
+
+`train` dispatches on the game string: a registered JAX game runs here, any other game on the
+OpenSpiel adapter (`train_self_play`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import pathlib
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from tqdm.auto import tqdm
+
+from detente.agents import (
+    Learner,
+    Network,
+    PPOConfig,
+    Trajectory,
+    make_policy_value_network,
+    make_ppo,
+)
+from detente.games import jax_games
+from detente.lib.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_metadata,
+    save_checkpoint,
+)
+from detente.lib.metrics_logger import Logger
+from detente.population.jax_rollout import init_env_states, make_rollout
+from detente.population.self_play import (
+    CHECKPOINT_DIR,
+    SelfPlayConfig,
+    SelfPlayResult,
+    train_self_play,
+)
+
+BACKEND = "jax"
+BACKENDS = ("auto", "jax", "openspiel")
+_SHOWN = ("total_loss", "nash_conv", "steps_per_second", "entropy")
+
+OnLog = Callable[[int, dict[str, float], Network, Any], dict[str, float]]
+
+
+class EpisodeStats(NamedTuple):
+    """Per-seat returns of episodes finished since the last log, accumulated on the device.
+
+    Attributes:
+      running: float32 [B, P], return so far of each game's current episode.
+      total: float32 [P], summed returns of the finished episodes.
+      count: float32 [], number of finished episodes.
+    """
+
+    running: jax.Array
+    total: jax.Array
+    count: jax.Array
+
+
+def _zero_stats(batch_size: int, num_players: int) -> EpisodeStats:
+    return EpisodeStats(
+        running=jnp.zeros((batch_size, num_players), jnp.float32),
+        total=jnp.zeros((num_players,), jnp.float32),
+        count=jnp.zeros((), jnp.float32),
+    )
+
+
+def _accumulate(stats: EpisodeStats, traj: Trajectory) -> EpisodeStats:
+    """Adds the episodes that end within `traj` (index 0 was counted by the previous one)."""
+    ended = traj.terminated | traj.truncated  # [T+1, B]
+
+    def body(carry, t):
+        running, total, count = carry
+        running = jnp.where(ended[t - 1][:, None], 0.0, running) + traj.rewards[t]
+        done = ended[t]
+        total = total + jnp.sum(jnp.where(done[:, None], running, 0.0), axis=0)
+        return (running, total, count + jnp.sum(done)), None
+
+    steps = jnp.arange(1, traj.rewards.shape[0])
+    (running, total, count), _ = jax.lax.scan(body, tuple(stats), steps)
+    return EpisodeStats(running, total, count)
+
+
+def _polyak(average: Any, params: Any, decay: float) -> Any:
+    if decay <= 0:
+        return params
+    return jax.tree.map(lambda a, p: decay * a + (1.0 - decay) * p, average, params)
+
+
+@functools.lru_cache(maxsize=16)
+def _build(
+    game_name: str,
+    hidden_sizes: tuple[int, ...],
+    ppo: PPOConfig,
+    unroll_length: int,
+    average_decay: float,
+) -> tuple[jax_games.JaxGame, Network, Callable[..., Any]]:
+    """The game, network and jitted iteration of a config, cached so that runs with the same
+    static settings (other seeds, batch sizes, run lengths, resumed segments) compile once."""
+    game = jax_games.make(game_name)
+    network = make_policy_value_network(game.spec, hidden_sizes=hidden_sizes)
+    return game, network, make_iteration(game, network, ppo, unroll_length, average_decay)
+
+
+def make_iteration(
+    game: jax_games.JaxGame,
+    network: Network,
+    ppo: PPOConfig,
+    unroll_length: int,
+    average_decay: float = 0.0,
+) -> Callable[..., tuple[Any, Any, Any, EpisodeStats, dict[str, jax.Array]]]:
+    """One jitted self-play iteration: rollout, PPO update, averaging, episode statistics.
+
+    Args:
+      game: the JAX game.
+      network: the policy/value network built for `game.spec`.
+      ppo: the learner's hyperparameters.
+      unroll_length: T, environment steps per update.
+      average_decay: Polyak decay of the averaged parameters (0: the average is the params).
+
+    Returns:
+      `iteration(train_state, average, env_state [B, ...], stats, root_key, update int32 [])
+      -> (train_state, average, env_state, stats, metrics)`, jitted; the acting key of the
+      update is `fold_in(fold_in(root_key, 1), update)`.
+    """
+    _, update_fn = make_ppo(network, ppo)
+    rollout = make_rollout(game.spec, game.init, game.step, network, unroll_length)
+    seat_members = jnp.zeros((1, game.spec.num_players), jnp.int32)  # every seat: member 0
+
+    @jax.jit
+    def iteration(train_state, average, env_state, stats, root_key, update):
+        acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
+        stacked = jax.tree.map(lambda x: x[None], train_state.params)
+        traj, env_state = rollout(stacked, seat_members, env_state, acting_key)
+        train_state, metrics = update_fn(train_state, traj)
+        average = _polyak(average, train_state.params, average_decay)
+        return train_state, average, env_state, _accumulate(stats, traj), metrics
+
+    return iteration
+
+
+def train_jax_self_play(
+    config: SelfPlayConfig,
+    *,
+    run_dir: str | os.PathLike | None = None,
+    logger: Logger | None = None,
+    progress: bool = True,
+    on_log: OnLog | None = None,
+) -> SelfPlayResult:
+    """Trains one policy by naive self-play on a JAX game; resumes from `run_dir` if present.
+
+    Same arguments, results and checkpoints as `detente.population.train_self_play`.
+
+    Args:
+      config: the run's configuration; `config.game` must be a registered JAX game
+        (`detente.games.jax_games.make`). `config.max_steps` must be None or at least the
+        game's own horizon (`spec.max_steps`): JAX games are not truncated.
+      run_dir: where checkpoints go (None: no checkpoints).
+      logger: receives metrics every `config.log_every` updates.
+      progress: show a progress bar on the console.
+      on_log: optional `(update, metrics, network, params) -> extra metrics` called at each
+        log step.
+
+    Returns:
+      A `SelfPlayResult`.
+
+    Raises:
+      ValueError: if the game is not a JAX game or `max_steps` would truncate it.
+      CheckpointError: if `run_dir` holds a checkpoint of another game or backend.
+    """
+    if not isinstance(config, SelfPlayConfig):
+        raise TypeError(f"config must be a SelfPlayConfig, got {type(config).__name__}")
+    game, network, iteration = _build(
+        config.game, config.hidden_sizes, config.ppo, config.unroll_length, config.average_decay
+    )
+    spec = game.spec
+    if config.max_steps is not None and config.max_steps < spec.max_steps:
+        raise ValueError(
+            f"SelfPlayConfig.max_steps={config.max_steps} would truncate {spec.name}, whose "
+            f"episodes last up to {spec.max_steps} steps; JAX games are not truncated (use None)"
+        )
+    checkpoint_path = pathlib.Path(run_dir) / CHECKPOINT_DIR if run_dir is not None else None
+    if checkpoint_path is not None and checkpoint_path.exists():
+        metadata = load_metadata(checkpoint_path)
+        if metadata.get("game") != spec.name or metadata.get("backend") != BACKEND:
+            raise CheckpointError(
+                f"checkpoint {checkpoint_path} is for game {metadata.get('game')!r} on backend "
+                f"{metadata.get('backend', 'openspiel')!r}, not {spec.name!r} on {BACKEND!r}; "
+                "use another run directory"
+            )
+
+    root_key = jax.random.key(config.seed)
+    learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
+    train_state = learner.state
+    average = train_state.params
+    first_update, env_steps = 0, 0
+    if checkpoint_path is not None and checkpoint_path.exists():
+        saved, metadata = load_checkpoint(checkpoint_path, (train_state, average))
+        train_state, average = jax.device_put(saved)
+        first_update, env_steps = metadata["update"], metadata["env_steps"]
+    batch, num_players = config.batch_size, spec.num_players
+    env_state, stats = None, _zero_stats(batch, num_players)
+
+    start = time.perf_counter()
+    steps_at_start = env_steps
+    bar = tqdm(
+        total=config.num_updates,
+        initial=first_update,
+        desc=f"self-play {spec.name} (jax)",
+        disable=not progress,
+        leave=False,
+    )
+    for update in range(first_update, config.num_updates):
+        if update % config.checkpoint_every == 0 or env_state is None:
+            segment = update // config.checkpoint_every
+            segment_key = jax.random.fold_in(jax.random.fold_in(root_key, 2), segment)
+            env_state = init_env_states(game.init, segment_key, batch)
+            stats = stats._replace(running=jnp.zeros((batch, num_players), jnp.float32))
+        train_state, average, env_state, stats, metrics = iteration(
+            train_state, average, env_state, stats, root_key, jnp.int32(update)
+        )
+        env_steps += config.unroll_length * batch
+        bar.update(1)
+        done = update + 1
+        if done % config.log_every == 0 or done == config.num_updates:
+            metrics, (total, count) = jax.device_get((metrics, (stats.total, stats.count)))
+            metrics = {name: float(value) for name, value in metrics.items()}
+            elapsed = time.perf_counter() - start
+            metrics["env_steps"] = env_steps
+            metrics["steps_per_second"] = (env_steps - steps_at_start) / max(elapsed, 1e-9)
+            if count > 0:
+                for p in range(num_players):
+                    metrics[f"episode_return_p{p}"] = float(total[p] / count)
+            stats = _zero_stats(batch, num_players)._replace(running=stats.running)
+            params = average if config.average_decay > 0 else train_state.params
+            if on_log is not None:
+                metrics.update(on_log(done, metrics, network, params))
+            if logger is not None:
+                logger.write(done, metrics)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items() if k in _SHOWN})
+        if checkpoint_path is not None and (
+            done % config.checkpoint_every == 0 or done == config.num_updates
+        ):
+            save_checkpoint(
+                checkpoint_path,
+                (train_state, average),
+                {
+                    "update": done,
+                    "env_steps": env_steps,
+                    "game": spec.name,
+                    "backend": BACKEND,
+                    "config": dataclasses.asdict(config),
+                },
+            )
+    jax.block_until_ready((train_state, average))
+    bar.close()
+    wall_time = time.perf_counter() - start
+    return SelfPlayResult(
+        params=average if config.average_decay > 0 else train_state.params,
+        network=network,
+        spec=spec,
+        env_steps=env_steps,
+        wall_time=wall_time,
+        steps_per_second=(env_steps - steps_at_start) / max(wall_time, 1e-9),
+        state=train_state,
+    )
+
+
+def train(
+    config: SelfPlayConfig,
+    *,
+    backend: str = "auto",
+    run_dir: str | os.PathLike | None = None,
+    logger: Logger | None = None,
+    progress: bool = True,
+    on_log: OnLog | None = None,
+) -> SelfPlayResult:
+    """Naive self-play on the backend that fits `config.game`.
+
+    Args:
+      config: the run's configuration.
+      backend: "auto" (the JAX backend when `config.game` is a registered JAX game, e.g.
+        "matrix_rps" or "blotto(players=3)", else the OpenSpiel adapter), "jax" or
+        "openspiel".
+      run_dir, logger, progress, on_log: as in `train_self_play`.
+
+    Returns:
+      A `SelfPlayResult`.
+
+    Raises:
+      ValueError: if `backend` is unknown, or "jax" is asked for a game that is not a JAX game.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        backend = "jax" if jax_games.is_registered(config.game) else "openspiel"
+    run = train_jax_self_play if backend == "jax" else train_self_play
+    return run(config, run_dir=run_dir, logger=logger, progress=progress, on_log=on_log)

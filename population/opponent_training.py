@@ -1,0 +1,341 @@
+"""Training a PPO learner against frozen opponents drawn from a population.
+
+The generalisation of naive self-play's loop (`population.self_play`): B games in G groups of
+B // G; in group g the learner plays seat `learner_seats[g % len(learner_seats)]` and every other
+seat p is played by a frozen member drawn from `opponents[p]`, a distribution over member ids.
+The trajectory's `learner_mask` [B, P] marks the learner's seat of every game, so PPO trains
+only on the learner's decisions. This is the best-response oracle of PSRO (opponents drawn from
+the meta-strategy) and of fictitious play (the uniform mixture over past members).
+
+Opponents are redrawn, and the environment batch restarted, at the start of every segment of
+`segment_length` updates, so an episode is never played by two different opponents. All
+randomness derives from `seed`: opponents of segment s from `SeedSequence([seed, 2, s])`,
+chance from `SeedSequence([seed, s])` (as in self-play), parameters and minibatches from
+`jax.random.key(seed)`.
+
+Acting uses one `agents.act` call per step on stacked parameters [M, ...] with M = 1 + G (P - 1)
+(the learner, then the drawn opponents, padded), a shape that never changes during a run, so
+acting compiles once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pyspiel
+
+from detente.agents import Learner, Network, PPOConfig, TrainingState, Trajectory, act, stack_params
+from detente.lib import OpenSpielEnv
+from detente.lib.metrics_logger import Logger
+from detente.population.matches import _as_game
+from detente.population.members import Population
+from detente.population.self_play import _stack
+
+_act = jax.jit(act, static_argnums=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class OpponentTrainingConfig:
+    """Configuration of one learner's training against frozen opponents.
+
+    Attributes:
+      batch_size: B, games stepped together.
+      unroll_length: T, environment steps per learner update.
+      num_updates: learner updates.
+      num_groups: G, groups of B // G games sharing one draw of opponents; must divide B.
+      segment_length: updates between opponent redraws (and environment restarts).
+      max_steps: truncate games after this many steps (None: the rules end games).
+      log_every: write metrics every this many updates.
+      ppo: the learner's hyperparameters.
+    """
+
+    batch_size: int = 128
+    unroll_length: int = 8
+    num_updates: int = 100
+    num_groups: int = 16
+    segment_length: int = 10
+    max_steps: int | None = None
+    log_every: int = 10
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+    def __post_init__(self):
+        for name in (
+            "batch_size",
+            "unroll_length",
+            "num_updates",
+            "num_groups",
+            "segment_length",
+            "log_every",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"OpponentTrainingConfig.{name} must be a positive integer, got {value!r}"
+                )
+        if self.batch_size % self.num_groups:
+            raise ValueError(
+                f"OpponentTrainingConfig.num_groups={self.num_groups} must divide "
+                f"batch_size={self.batch_size}"
+            )
+        if self.max_steps is not None and (
+            isinstance(self.max_steps, bool)
+            or not isinstance(self.max_steps, int)
+            or self.max_steps < 1
+        ):
+            raise ValueError(
+                "OpponentTrainingConfig.max_steps must be None or a positive integer, got "
+                f"{self.max_steps!r}"
+            )
+        if not isinstance(self.ppo, PPOConfig):
+            raise ValueError(f"OpponentTrainingConfig.ppo must be a PPOConfig, got {self.ppo!r}")
+
+
+class OpponentTrainingResult(NamedTuple):
+    """What `train_against_opponents` returns.
+
+    Attributes:
+      params: the learner's final parameters.
+      state: the learner's final `TrainingState`.
+      env_steps: game-steps played (B per environment step).
+      wall_time: seconds spent.
+      mean_return: the learner's mean return over episodes finished in the last segment (nan if
+        none finished).
+    """
+
+    params: Any
+    state: TrainingState
+    env_steps: int
+    wall_time: float
+    mean_return: float
+
+
+def check_opponents(
+    population: Population,
+    opponents: Sequence[Mapping[str, float] | None],
+    learner_seats: Sequence[int],
+    num_players: int,
+) -> tuple[list[int], list[tuple[list[str], np.ndarray] | None]]:
+    """Validates the learner's seats and the per-seat opponent distributions.
+
+    Returns:
+      (learner seats, per seat (member ids, probabilities) or None where only the learner
+      ever sits).
+
+    Raises:
+      ValueError: naming the bad seat, member id or probability.
+    """
+    seats = list(learner_seats)
+    if not seats:
+        raise ValueError("learner_seats must name at least one seat")
+    for seat in seats:
+        if isinstance(seat, bool) or not isinstance(seat, (int, np.integer)):
+            raise ValueError(f"learner_seats must be seat indices, got {seat!r}")
+        if not 0 <= seat < num_players:
+            raise ValueError(f"learner seat {seat} is out of range for {num_players} players")
+    if len(set(seats)) != len(seats):
+        raise ValueError(f"learner_seats has duplicates: {seats}")
+    if isinstance(opponents, Mapping) or len(opponents) != num_players:
+        raise ValueError(
+            f"opponents must be a sequence of {num_players} distributions (one per seat; None "
+            "for a seat only the learner plays)"
+        )
+    checked: list[tuple[list[str], np.ndarray] | None] = []
+    for seat, distribution in enumerate(opponents):
+        needed = len(seats) > 1 or seat != seats[0]
+        if distribution is None:
+            if needed:
+                raise ValueError(
+                    f"seat {seat} needs an opponent distribution: the learner does not always "
+                    "sit there"
+                )
+            checked.append(None)
+            continue
+        if not isinstance(distribution, Mapping) or not distribution:
+            raise ValueError(
+                f"opponents[{seat}] must be a non-empty mapping member id -> probability, got "
+                f"{distribution!r}"
+            )
+        ids = list(distribution)
+        population.check_ids(ids, f"opponents[{seat}]")
+        probs = np.asarray([float(distribution[m]) for m in ids], np.float64)
+        if not np.all(np.isfinite(probs)) or np.any(probs < 0) or abs(probs.sum() - 1) > 1e-6:
+            raise ValueError(
+                f"opponents[{seat}] must hold probabilities summing to 1, got {dict(distribution)}"
+            )
+        checked.append((ids, probs / probs.sum()))
+    return [int(s) for s in seats], checked
+
+
+def _seed(*entropy: int) -> int:
+    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
+
+
+def train_against_opponents(
+    config: OpponentTrainingConfig,
+    *,
+    game: pyspiel.Game | str,
+    network: Network,
+    population: Population,
+    opponents: Sequence[Mapping[str, float] | None],
+    learner_seats: Sequence[int],
+    seed: int,
+    initial_params: Any = None,
+    logger: Logger | None = None,
+    log_step_offset: int = 0,
+) -> OpponentTrainingResult:
+    """Trains a PPO learner at `learner_seats` against opponents drawn from `population`.
+
+    Args:
+      config: the training configuration.
+      game: a game string or pyspiel game.
+      network: the learner's network, shared with the population's members.
+      population: holds the opponents.
+      opponents: per seat p, a mapping member id -> probability of playing seat p against the
+        learner (None for a seat only the learner occupies).
+      learner_seats: the seats the learner plays, one per game, round-robin over groups.
+      seed: non-negative seed of everything random in the run.
+      initial_params: start from these parameters (warm start) instead of a fresh init.
+      logger: receives the learner's metrics every `config.log_every` updates.
+      log_step_offset: added to the update index of every logged row.
+
+    Returns:
+      An `OpponentTrainingResult`.
+
+    Raises:
+      ValueError: bad seats, distributions, member ids or seed.
+    """
+    game = _as_game(game)
+    num_players = game.num_players()
+    seats, distributions = check_opponents(population, opponents, learner_seats, num_players)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    env = OpenSpielEnv(game, config.batch_size, max_steps=config.max_steps, auto_reset=True)
+    root_key = jax.random.key(int(seed))
+    learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
+    if initial_params is not None:
+        params = jax.tree.map(jnp.asarray, initial_params)
+        learner = Learner(
+            network,
+            config.ppo,
+            root_key,
+            state=learner.state._replace(params=params, magnet_params=params),
+        )
+
+    num_groups = config.num_groups
+    per_group = config.batch_size // num_groups
+    group_seat = np.array([seats[g % len(seats)] for g in range(num_groups)])
+    learner_mask = np.zeros((config.batch_size, num_players), bool)
+    learner_mask[np.arange(config.batch_size), np.repeat(group_seat, per_group)] = True
+    num_opponent_slots = num_groups * (num_players - 1)
+
+    start = time.perf_counter()
+    env_steps = 0
+    ts = None
+    opponent_stack = seat_members = None
+    running = np.zeros((config.batch_size, num_players))
+    finished: list[float] = []
+    game_seat = np.repeat(group_seat, per_group)
+    for update in range(config.num_updates):
+        if update % config.segment_length == 0:
+            segment = update // config.segment_length
+            ts = env.reset(seed=_seed(seed, segment))
+            running[:] = 0.0
+            finished = []
+            opponent_stack, seat_members = _draw_opponents(
+                population, distributions, group_seat, num_opponent_slots, _seed(seed, 2, segment)
+            )
+        if opponent_stack is None:
+            stacked = stack_params([learner.params])
+        else:
+            stacked = _prepend(learner.params, opponent_stack)
+        acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
+        timesteps, actions, log_probs = [ts], [], []
+        for t in range(config.unroll_length):
+            action, log_prob, _ = _act(
+                network,
+                stacked,
+                seat_members,
+                ts.observation,
+                ts.legal_action_mask,
+                jax.random.fold_in(acting_key, t),
+            )
+            action = np.asarray(action)
+            previous, ts = ts, env.step(action)
+            running[previous.terminated | previous.truncated] = 0.0
+            running += ts.rewards
+            for b in np.flatnonzero(ts.terminated | ts.truncated):
+                finished.append(float(running[b, game_seat[b]]))
+            timesteps.append(ts)
+            actions.append(action)
+            log_probs.append(np.asarray(log_prob))
+        env_steps += config.unroll_length * config.batch_size
+        batch = _stack(timesteps)
+        metrics = learner.update(
+            Trajectory(
+                observation=batch.observation,
+                legal_action_mask=batch.legal_action_mask,
+                acting=batch.acting,
+                rewards=batch.rewards,
+                terminated=batch.terminated,
+                truncated=batch.truncated,
+                actions=np.stack(actions).astype(np.int32),
+                behaviour_log_prob=np.stack(log_probs),
+                learner_mask=learner_mask,
+            )
+        )
+        done = update + 1
+        if logger is not None and (done % config.log_every == 0 or done == config.num_updates):
+            metrics["env_steps"] = env_steps
+            if finished:
+                metrics["learner_return"] = float(np.mean(finished))
+            logger.write(log_step_offset + done, metrics)
+    return OpponentTrainingResult(
+        params=learner.params,
+        state=learner.state,
+        env_steps=env_steps,
+        wall_time=time.perf_counter() - start,
+        mean_return=float(np.mean(finished)) if finished else math.nan,
+    )
+
+
+@jax.jit
+def _prepend(params: Any, stack: Any) -> Any:
+    return jax.tree.map(lambda p, s: jnp.concatenate([p[None], s.astype(p.dtype)]), params, stack)
+
+
+def _draw_opponents(
+    population: Population,
+    distributions: Sequence[tuple[list[str], np.ndarray] | None],
+    group_seat: np.ndarray,
+    num_slots: int,
+    seed: int,
+) -> tuple[Any | None, jax.Array]:
+    """Draws every group's opponents; returns (stacked opponent params, seat_members [G, P]).
+
+    Member index 0 of the acting stack is the learner, so opponents are numbered from 1. The
+    opponent stack always has `num_slots` entries (padded with the first drawn member) so that
+    acting keeps one compiled shape.
+    """
+    rng = np.random.default_rng(seed)
+    num_groups, num_players = len(group_seat), len(distributions)
+    seat_members = np.zeros((num_groups, num_players), np.int32)
+    drawn: list[str] = []
+    for g in range(num_groups):
+        for seat in range(num_players):
+            if seat == group_seat[g]:
+                continue
+            ids, probs = distributions[seat]
+            drawn.append(ids[int(rng.choice(len(ids), p=probs))])
+            seat_members[g, seat] = len(drawn)  # slot 1 + (index in drawn)
+    if not drawn:  # a one-player game: the learner alone
+        return None, jnp.asarray(seat_members)
+    padded = drawn + [drawn[0]] * (num_slots - len(drawn))
+    stack = stack_params([population[m].params for m in padded])
+    return stack, jnp.asarray(seat_members)

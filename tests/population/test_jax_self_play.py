@@ -1,0 +1,131 @@
+"""Self-play on the JAX backend: determinism, resumption, checkpoints, dispatch, learning.
+
+Every run here shares one static configuration (game, network, PPO, T, averaging), so the
+jitted iteration compiles once for the whole file.
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+
+from detente.agents import PPOConfig
+from detente.lib import CheckpointError, load_metadata, save_checkpoint
+from detente.population import jax_self_play
+from detente.population.jax_self_play import train, train_jax_self_play
+from detente.population.self_play import SelfPlayConfig
+
+TINY = SelfPlayConfig(
+    game="matrix_pd",
+    batch_size=8,
+    unroll_length=2,
+    num_updates=4,
+    hidden_sizes=(8,),
+    log_every=2,
+    checkpoint_every=2,
+    average_decay=0.5,  # the average is checkpointed and resumed too
+    ppo=PPOConfig(learning_rate=3e-2, num_epochs=1, num_minibatches=2, entropy_cost=0.0),
+)
+
+
+def _leaves(tree):
+    return [
+        np.asarray(
+            jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+        )
+        for x in jax.tree_util.tree_leaves(tree)
+    ]
+
+
+def _assert_identical(a, b):
+    for x, y in zip(_leaves(a), _leaves(b), strict=True):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_same_seed_byte_identical_and_other_seed_differs():
+    first = train_jax_self_play(TINY, progress=False)
+    second = train_jax_self_play(TINY, progress=False)
+    _assert_identical(first.params, second.params)
+    _assert_identical(first.state, second.state)
+    other = train_jax_self_play(dataclasses.replace(TINY, seed=1), progress=False)
+    assert any(
+        x.tobytes() != y.tobytes()
+        for x, y in zip(_leaves(first.params), _leaves(other.params), strict=True)
+    )
+    assert first.env_steps == 4 * 2 * 8 and first.spec.name == "matrix_pd()"
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    uninterrupted = train_jax_self_play(TINY, progress=False)
+    train_jax_self_play(dataclasses.replace(TINY, num_updates=2), run_dir=tmp_path, progress=False)
+    metadata = load_metadata(tmp_path / "checkpoint")
+    assert metadata["update"] == 2 and metadata["backend"] == "jax"
+    resumed = train_jax_self_play(TINY, run_dir=tmp_path, progress=False)
+    assert load_metadata(tmp_path / "checkpoint")["update"] == 4
+    assert resumed.env_steps == uninterrupted.env_steps
+    _assert_identical(resumed.params, uninterrupted.params)
+    _assert_identical(resumed.state, uninterrupted.state)
+
+
+def test_logger_and_callback_receive_metrics():
+    written, calls = [], []
+
+    class ListLogger:
+        def write(self, step, metrics):
+            written.append((step, dict(metrics)))
+
+        def close(self):
+            pass
+
+    def on_log(update, metrics, network, params):
+        calls.append(update)
+        return {"extra": 1.0}
+
+    train_jax_self_play(TINY, logger=ListLogger(), progress=False, on_log=on_log)
+    assert [step for step, _ in written] == [2, 4] and calls == [2, 4]
+    metrics = written[0][1]
+    assert {"loss", "entropy", "steps_per_second", "extra", "episode_return_p0"} <= set(metrics)
+    # T=2: every game finishes one episode per update, paying 0, 1, 5 or 10 to each seat.
+    assert 0.0 <= metrics["episode_return_p0"] <= 10.0 and metrics["env_steps"] == 32
+
+
+def test_checkpoint_of_another_game_or_backend_is_refused(tmp_path):
+    train_jax_self_play(dataclasses.replace(TINY, num_updates=2), run_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match=r"not 'matrix_rps\(\)' on 'jax'"):
+        train_jax_self_play(dataclasses.replace(TINY, game="matrix_rps"), run_dir=tmp_path)
+    # The OpenSpiel backend writes no "backend" entry: its checkpoints are refused here.
+    other = tmp_path / "openspiel" / "checkpoint"
+    save_checkpoint(other, {"x": np.zeros(1)}, {"update": 2, "env_steps": 4, "game": "matrix_pd()"})
+    with pytest.raises(CheckpointError, match="on backend 'openspiel'"):
+        train(TINY, run_dir=tmp_path / "openspiel", progress=False)
+
+
+def test_dispatch_and_validation(monkeypatch):
+    seen = []
+    monkeypatch.setattr(jax_self_play, "train_self_play", lambda config, **kw: seen.append(config))
+    kuhn = dataclasses.replace(TINY, game="kuhn_poker")
+    train(kuhn)  # not a JAX game: the OpenSpiel adapter
+    train(TINY, backend="openspiel")
+    assert seen == [kuhn, TINY]
+    monkeypatch.setattr(jax_self_play, "train_jax_self_play", lambda config, **kw: "jax")
+    assert train(TINY) == "jax" and train(TINY, backend="jax") == "jax"
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="unknown JAX game 'kuhn_poker'"):
+        train(kuhn, backend="jax", progress=False)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        train(TINY, backend="gpu")
+    # A limit at or beyond the game's horizon (1 for one-shot games) truncates nothing.
+    train_jax_self_play(dataclasses.replace(TINY, max_steps=1, num_updates=1), progress=False)
+
+
+def test_learns_to_defect_in_prisoners_dilemma():
+    # Defection (action 1) strictly dominates in OpenSpiel's prisoner's dilemma: a learner
+    # that improves at all must move probability towards it (uniform start: 0.5).
+    config = dataclasses.replace(TINY, num_updates=60, checkpoint_every=60)
+    result = train_jax_self_play(config, progress=False)
+    obs = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    for params in (result.params, result.state.params):
+        logits, _ = result.network.apply(params, obs, np.ones((2, 1, 2), bool))
+        defect = np.asarray(jax.nn.softmax(logits)[:, 0, 1])
+        assert np.all(defect > 0.9), defect

@@ -1,0 +1,149 @@
+"""PSRO: NashConv decreases on a matrix game, determinism, exact resume, bad input."""
+
+import dataclasses
+import math
+
+import jax
+import numpy as np
+import pytest
+
+from detente.agents import PPOConfig
+from detente.lib import CheckpointError
+from detente.population import OpponentTrainingConfig, PSROConfig, run_psro
+from detente.population.psro import _network
+
+BEST_RESPONSE = OpponentTrainingConfig(
+    batch_size=32,
+    unroll_length=2,
+    num_updates=20,
+    num_groups=4,
+    segment_length=10,
+    ppo=PPOConfig(num_epochs=2, num_minibatches=2, learning_rate=1e-2, entropy_cost=0.0),
+)
+RPS = PSROConfig(
+    game="matrix_rps",
+    iterations=3,
+    meta_solver="zero_sum_nash",
+    hidden_sizes=(8,),
+    warm_start=False,
+    best_response=BEST_RESPONSE,
+)
+KUHN = PSROConfig(
+    game="kuhn_poker",
+    iterations=2,
+    meta_solver="zero_sum_nash",
+    hidden_sizes=(8,),
+    best_response=dataclasses.replace(
+        BEST_RESPONSE, batch_size=16, unroll_length=4, num_updates=4, segment_length=2
+    ),
+)
+
+
+def rock_params(config):
+    """Initial parameters that play rock with probability ~0.995 (far from equilibrium)."""
+    from detente.games import load
+    from detente.lib import env_spec_for
+
+    network = _network(env_spec_for(load(config.game)), config.hidden_sizes)
+    params = jax.tree.map(np.zeros_like, network.init(jax.random.key(0)))
+    head = next(k for k in params if k.endswith("policy_head"))
+    params[head]["b"][0] = 6.0
+    return params
+
+
+def test_psro_reduces_nash_conv_on_rock_paper_scissors():
+    result = run_psro(RPS, initial_params=[rock_params(RPS)] * 2)
+    nash_conv = [row["nash_conv"] for row in result.rows]
+    assert [row["iteration"] for row in result.rows] == [0, 1, 2, 3]
+    assert nash_conv[0] > 1.9  # both players nearly always play rock: each gains ~1
+    assert nash_conv[-1] < 0.5 * nash_conv[0]
+    assert result.populations == [
+        ["p0_it0", "p0_it1", "p0_it2", "p0_it3"],
+        ["p1_it0", "p1_it1", "p1_it2", "p1_it3"],
+    ]
+    # The exact estimator fills every seat assignment of the two populations.
+    assert len(result.payoffs) == 16
+    assert result.population["p0_it1"].role == "best_response"
+    assert all(math.isclose(sum(s), 1.0) for it in result.meta_strategies for s in it)
+
+
+def _snapshot(result):
+    rows = [{k: v for k, v in row.items() if k != "seconds"} for row in result.rows]
+    return result.population.hashes(), result.payoffs.records, rows
+
+
+def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
+    uninterrupted = run_psro(KUHN)
+    # "Kill" after iteration 1, then resume in a new call to the full length.
+    run_psro(dataclasses.replace(KUHN, iterations=1), run_dir=tmp_path)
+    resumed = run_psro(KUHN, run_dir=tmp_path)
+    assert _snapshot(resumed) == _snapshot(uninterrupted)
+    assert len(resumed.population) == 6 and all(
+        isinstance(row["nash_conv"], float) for row in resumed.rows
+    )
+    # Running a finished run again changes nothing.
+    again = run_psro(KUHN, run_dir=tmp_path)
+    assert _snapshot(again) == _snapshot(uninterrupted)
+    # Another seed gives other members.
+    other = run_psro(dataclasses.replace(KUHN, seed=1, iterations=1))
+    assert other.population.hashes()["p0_it1"] != uninterrupted.population.hashes()["p0_it1"]
+    with pytest.raises(CheckpointError, match=r"different config \(fields \['meta_solver'\]\)"):
+        run_psro(dataclasses.replace(KUHN, meta_solver="uniform"), run_dir=tmp_path)
+
+
+def test_resume_ignores_what_an_interrupted_iteration_left(tmp_path):
+    from detente.population import MatchRecord
+    from detente.population.run_state import load_run
+
+    run_psro(dataclasses.replace(KUHN, iterations=1), run_dir=tmp_path)
+    # Simulate a kill after payoffs.json was written but before state.json: extra records.
+    state, population, payoffs = load_run(tmp_path, rock_params(KUHN))
+    payoffs.add(MatchRecord.exact_values(("p0_it0", "p1_it0"), [9.0, -9.0]))
+    payoffs.save(tmp_path / "checkpoint" / "payoffs.json")
+    resumed = run_psro(KUHN, run_dir=tmp_path)
+    assert _snapshot(resumed) == _snapshot(run_psro(KUHN))
+
+
+def test_sampled_estimator_and_shared_population():
+    sampled = run_psro(
+        dataclasses.replace(
+            KUHN,
+            iterations=1,
+            payoff_estimator="sampled",
+            games_per_profile=16,
+            exact_evaluation="always",
+        )
+    )
+    table = sampled.payoffs.payoff_tensor(sampled.populations)
+    assert table.counts.tolist() == [[16, 16], [16, 16]] and not table.exact.any()
+    assert all(np.isfinite(row["nash_conv"]) for row in sampled.rows)
+    shared = run_psro(
+        dataclasses.replace(RPS, iterations=1, population="shared", meta_solver="uniform"),
+        initial_params=[rock_params(RPS)],
+    )
+    assert shared.shared and shared.populations == [["it0", "it1"]]
+    np.testing.assert_allclose(shared.meta_strategies[-1][0], [0.5, 0.5])
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("meta_solver", "nash", "meta_solver 'nash' is not one of"),
+        ("payoff_estimator", "guess", "payoff_estimator 'guess' is not one of"),
+        ("payoff_estimator", "none", "payoff_estimator='none' needs meta_solver='uniform'"),
+        ("population", "league", "population 'league' is not one of"),
+        ("exact_evaluation", "yes", "exact_evaluation 'yes' is not one of"),
+        ("iterations", -1, "iterations must be a non-negative integer"),
+        ("games_per_profile", 0, "games_per_profile must be a positive integer"),
+        ("hidden_sizes", (), "hidden_sizes must be positive integers"),
+        ("game", "kuhn_pokr", "unknown game"),
+    ],
+)
+def test_bad_config(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(KUHN, **{field: value})
+
+
+def test_bad_initial_params():
+    with pytest.raises(ValueError, match=r"one parameter pytree per population \(2\), got 1"):
+        run_psro(KUHN, initial_params=[rock_params(KUHN)])
