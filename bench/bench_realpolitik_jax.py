@@ -1,0 +1,195 @@
+"""Benchmark: phases per second of the JAX realpolitik engine vs the reference and `diplomacy`.
+
+The JAX engine plays random legal actions on the classic board, sampled on the device from the
+masks inside one jitted `lax.scan` (auto-reset at the game end), at several batch sizes; the
+reference environment (`RealpolitikEnv`, random legal actions from its masks) and the `diplomacy`
+package (random legal orders, `process()`) run in the same process. Also reports the compile time
+and the bytes of one game's State (mask included). Ends by printing one JSON line:
+{"bench": "realpolitik_jax", "ours": ..., "peer": ..., "unit": "phases/s", "ratio": ..., ...}.
+
+With --equivalence it instead plays random games through both engines on every shipped board
+(`compare_with_reference`) and prints the number of phases compared and of mismatches.
+
+Run: python bench/bench_realpolitik_jax.py [--batches 1,64,1024,4096] [--steps 20]
+     python bench/bench_realpolitik_jax.py --equivalence [--phases-per-board 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from detente.games.jax_games import auto_reset
+from detente.games.realpolitik.env import RealpolitikEnv
+from detente.games.realpolitik_jax import RealpolitikJax
+from detente.games.realpolitik_jax._check import compare_with_reference, random_legal_actions
+
+
+def sample_legal(key: jax.Array, mask: jax.Array) -> jax.Array:
+    """Uniform legal actions int32 [..., K] from a mask [..., K, A] (r-th True entry)."""
+    count = jnp.sum(mask, axis=-1)
+    r = jnp.floor(jax.random.uniform(key, count.shape) * count).astype(jnp.int32)
+    csum = jnp.cumsum(mask, axis=-1, dtype=jnp.int32)
+    return jnp.argmax(csum > r[..., None], axis=-1).astype(jnp.int32)
+
+
+def make_rollout(env: RealpolitikJax, steps: int):
+    """jit(rollout(state, key) -> (state, phases played)) over `steps` phases of a batch."""
+    step = jax.vmap(auto_reset(env.init, env.step))
+
+    def body(carry, _):
+        state, key, played = carry
+        key, k_act, k_step = jax.random.split(key, 3)
+        actions = sample_legal(k_act, state.legal_action_mask)
+        live = ~(state.terminated | state.truncated)
+        keys = jax.random.split(k_step, live.shape[0])
+        state = step(state, actions, keys)
+        return (state, key, played + jnp.sum(live)), None
+
+    def rollout(state, key):
+        (state, _, played), _ = jax.lax.scan(body, (state, key, jnp.int32(0)), None, steps)
+        return state, played
+
+    return jax.jit(rollout)
+
+
+def bench_jax(env: RealpolitikJax, batch: int, steps: int, seed: int) -> dict:
+    init = jax.jit(jax.vmap(env.init))
+    state = init(jax.random.split(jax.random.key(seed), batch))
+    rollout = make_rollout(env, steps)
+    t0 = time.perf_counter()
+    compiled = rollout.lower(state, jax.random.key(seed)).compile()
+    compile_s = time.perf_counter() - t0
+    state, _ = compiled(state, jax.random.key(seed + 1))  # warm up (games in the middle)
+    jax.block_until_ready(state)
+    t0 = time.perf_counter()
+    state, played = compiled(state, jax.random.key(seed + 2))
+    jax.block_until_ready(state)
+    dt = time.perf_counter() - t0
+    return {"batch": batch, "phases_per_s": float(played) / dt, "compile_s": compile_s}
+
+
+def bench_reference(phases: int, seed: int) -> float:
+    env = RealpolitikEnv("classic", 8, max_years=10, auto_reset=True)
+    ts = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    done_phases = 0
+    t0 = time.perf_counter()
+    while done_phases < phases:
+        live = ~(ts.terminated | ts.truncated)
+        ts = env.step(random_legal_actions(rng, ts.legal_action_mask))
+        done_phases += int(live.sum())
+    return done_phases / (time.perf_counter() - t0)
+
+
+def bench_diplomacy(phases: int, seed: int) -> float | None:
+    try:
+        import diplomacy
+    except ImportError:
+        return None
+    rng = random.Random(seed)
+    game = diplomacy.Game()
+    t0 = time.perf_counter()
+    for _ in range(phases):
+        possible = game.get_all_possible_orders()
+        for pw in game.powers:
+            locs = game.get_orderable_locations(pw)
+            game.set_orders(pw, [rng.choice(possible[loc]) for loc in locs if possible[loc]])
+        game.process()
+        if game.is_game_done or int(game.get_current_phase()[1:5]) > 1910:
+            game = diplomacy.Game()
+    return phases / (time.perf_counter() - t0)
+
+
+def state_bytes(env: RealpolitikJax) -> int:
+    state = jax.eval_shape(env.init, jax.random.key(0))
+    return int(sum(np.prod(x.shape) * x.dtype.itemsize for x in jax.tree.leaves(state)))
+
+
+def equivalence(phases_per_board: int, games: int, seed: int) -> dict:
+    out = {}
+    for name in ("duel", "triad", "quartet", "classic"):
+        total, mismatches, unsupported, s = 0, 0, 0, seed
+        t0 = time.perf_counter()
+        while total < phases_per_board:
+            r = compare_with_reference(
+                name, num_games=games, num_phases=60, seed=s, stop_at_first=False
+            )
+            total += r["phases"]
+            mismatches += r["mismatches"]
+            unsupported += r["unsupported"]
+            if r["first"] is not None:
+                print(json.dumps({"board": name, "seed": s, "first": r["first"]}, default=str))
+            s += 1
+        out[name] = {
+            "phases": total,
+            "games": games * (s - seed),
+            "mismatches": mismatches,
+            "unsupported": unsupported,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        print(json.dumps({name: out[name]}), flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", default="1,64,1024,4096")
+    parser.add_argument("--steps", type=int, default=20, help="phases per timed rollout")
+    parser.add_argument("--ref-phases", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--equivalence", action="store_true")
+    parser.add_argument("--phases-per-board", type=int, default=5000)
+    parser.add_argument("--games", type=int, default=32)
+    args = parser.parse_args()
+    if args.equivalence:
+        res = equivalence(args.phases_per_board, args.games, args.seed)
+        total = sum(r["phases"] for r in res.values())
+        bad = sum(r["mismatches"] for r in res.values())
+        print(
+            json.dumps(
+                {
+                    "bench": "realpolitik_jax_equivalence",
+                    "phases": total,
+                    "mismatches": bad,
+                    "boards": res,
+                }
+            )
+        )
+        return
+    env = RealpolitikJax("classic", max_years=10)
+    results = []
+    for batch in (int(b) for b in args.batches.split(",")):
+        r = bench_jax(env, batch, args.steps, args.seed)
+        print(json.dumps(r), flush=True)
+        results.append(r)
+    ref = bench_reference(args.ref_phases, args.seed)
+    peer = bench_diplomacy(args.ref_phases, args.seed)
+    ours = results[-1]["phases_per_s"]
+    print(
+        json.dumps(
+            {
+                "bench": "realpolitik_jax",
+                "ours": round(ours, 1),
+                "peer": None if peer is None else round(peer, 1),
+                "unit": "phases/s",
+                "ratio": None if peer is None else round(ours / peer, 2),
+                "batch": results[-1]["batch"],
+                "by_batch": {r["batch"]: round(r["phases_per_s"], 1) for r in results},
+                "compile_s": {r["batch"]: round(r["compile_s"], 1) for r in results},
+                "reference_env": round(ref, 1),
+                "state_bytes_per_game": state_bytes(env),
+                "device": jax.devices()[0].device_kind,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

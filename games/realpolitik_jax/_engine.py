@@ -1,0 +1,826 @@
+"""The JAX engine of realpolitik: `State`, `init` and `step` over fixed-shape arrays.
+
+Same rules, action encoding, observations, masks and rewards as the reference environment
+(`detente.games.realpolitik.RealpolitikEnv`): one step is one phase, every power gives one order
+per slot (K slots, A actions per slot, the per-location order tables of
+`detente.games.realpolitik.actions`). Everything is a pure function of arrays, jittable and
+vmappable; phases are chosen with `lax.switch` (a select under `vmap`).
+
+Edge cases (the contract's, decided once here and in docs/realpolitik_jax.md):
+* a finished game is returned unchanged with zero rewards;
+* an illegal action (out of range or masked out) of an acting player ends the game: it is
+  `terminated`, the offenders (`State.illegal`) get `ILLEGAL_REWARD` (-1) and the others 0;
+* a position the JAX adjudicator cannot settle (see `_movement.py`) sets `State.unsupported`
+  (the game goes on with the undecided decisions failing); it never goes unflagged.
+
+Dimension names: P players, N provinces, L locations, C supply centres, K slots, A actions per slot.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from detente.games.jax_games import JaxGame
+from detente.games.realpolitik.engine import phase_parts
+from detente.games.realpolitik.env import RealpolitikRules
+from detente.games.realpolitik.maps import Map
+from detente.games.realpolitik_jax import _board as B
+from detente.games.realpolitik_jax import _movement as M
+from detente.lib.spec import EnvSpec
+
+ILLEGAL_REWARD = -1.0
+SPRING, FALL, WINTER = 0, 1, 2
+MOVEMENT, RETREAT, ADJUSTMENT = 0, 1, 2
+NO_UNIT, ARMY, FLEET = 0, 1, 2
+
+
+class State(NamedTuple):
+    """One realpolitik game as arrays (batched states add a leading [B]).
+
+    The first six fields are the contract's `TimeStep` fields.
+
+    Attributes:
+      observation: float32 [P, obs], the reference encoding (`observation.py`).
+      legal_action_mask: bool [P, K, A]; all True when finished or for powers not acting.
+      acting: bool [P], powers with at least one slot this phase.
+      rewards: float32 [P], rewards of the last transition.
+      terminated: bool [], solo victory, one power left, or an illegal action.
+      truncated: bool [], the year limit or a random end.
+      illegal: bool [P], powers whose illegal action ended the game.
+      step_count: int32 [], phases played.
+      unit_owner: int32 [N], power of the unit in each province, -1 if empty.
+      unit_type: int32 [N], 0 none, 1 army, 2 fleet.
+      unit_loc: int32 [N], location of that unit (a coast for fleets in split-coast provinces).
+      dislodged_owner, dislodged_type, dislodged_loc: int32 [N], the dislodged unit of each
+        province (retreat phases only), as above.
+      dislodged_origin: int32 [N], province its attacker came from, -1 if by convoy.
+      contested: bool [N], standoff provinces (retreat phases only).
+      center_owner: int32 [C], owner of each supply centre, -1 if none.
+      season: int32 [], 0 Spring, 1 Fall, 2 Winter.
+      phase_kind: int32 [], 0 movement, 1 retreat, 2 adjustment.
+      year: int32 [].
+      welfare: float32 [P], welfare points banked (scheme "welfare").
+      slot_location: int32 [P, K], location each slot orders this phase, -1 if unused.
+      unsupported: bool [], a rule situation the JAX engine does not cover arose (see docs).
+    """
+
+    observation: jax.Array
+    legal_action_mask: jax.Array
+    acting: jax.Array
+    rewards: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    illegal: jax.Array
+    step_count: jax.Array
+    unit_owner: jax.Array
+    unit_type: jax.Array
+    unit_loc: jax.Array
+    dislodged_owner: jax.Array
+    dislodged_type: jax.Array
+    dislodged_loc: jax.Array
+    dislodged_origin: jax.Array
+    contested: jax.Array
+    center_owner: jax.Array
+    season: jax.Array
+    phase_kind: jax.Array
+    year: jax.Array
+    welfare: jax.Array
+    slot_location: jax.Array
+    unsupported: jax.Array
+
+
+class _Core(NamedTuple):
+    """The rules part of a state (what a phase transition changes)."""
+
+    unit_owner: jax.Array
+    unit_type: jax.Array
+    unit_loc: jax.Array
+    dislodged_owner: jax.Array
+    dislodged_type: jax.Array
+    dislodged_loc: jax.Array
+    dislodged_origin: jax.Array
+    contested: jax.Array
+    center_owner: jax.Array
+    season: jax.Array
+    phase_kind: jax.Array
+    year: jax.Array
+    unsupported: jax.Array
+
+
+def _core_of(state: State) -> _Core:
+    return _Core(*(getattr(state, f) for f in _Core._fields))
+
+
+class _JaxBoard:
+    """`BoardArrays` with every numpy array as a JAX array (ints kept as Python ints)."""
+
+    def __init__(self, board: B.BoardArrays):
+        for name, value in vars(board).items():
+            setattr(self, name, jnp.asarray(value) if isinstance(value, np.ndarray) else value)
+
+
+def _gather(x, idx, fill):
+    return jnp.where(idx >= 0, x[jnp.clip(idx, 0)], fill)
+
+
+class RealpolitikJax:
+    """The JAX engine of one realpolitik game configuration.
+
+    Example:
+      env = RealpolitikJax("classic", scoring="sum_of_squares", max_years=10)
+      step = jax.jit(jax.vmap(env.step))
+      state = jax.vmap(env.init)(jax.random.split(key, 1024))
+      state = step(state, actions, keys)  # actions int32 [B, P, K]
+
+    `init` and `step` are pure (the instance only holds constants), so `jax.jit(env.step)` and
+    `jax.vmap` work directly.
+
+    Args:
+      map: a shipped board name, a path to a map file, or a `Map`.
+      scoring, max_years, random_end_prob, random_end_after: as in `RealpolitikRules.make`.
+
+    Raises:
+      ValueError: bad parameters (see `RealpolitikRules.make`).
+    """
+
+    def __init__(
+        self,
+        map: str | os.PathLike[str] | Map = "classic",  # noqa: A002
+        *,
+        scoring: str = "sum_of_squares",
+        max_years: int = 10,
+        random_end_prob: float = 0.0,
+        random_end_after: int = 1,
+    ):
+        self.rules = RealpolitikRules.make(
+            map, scoring, max_years, random_end_prob, random_end_after
+        )
+        self.board = B.board_arrays(self.rules.map)
+        b = self.board
+        # The same arrays as JAX constants, for indexing with traced values.
+        self._jb = _JaxBoard(b)
+        self.spec = EnvSpec(
+            name="realpolitik_jax" + self.rules.game_string()[len("realpolitik") :],
+            num_players=b.num_players,
+            obs_shape=(b.obs_size,),
+            num_slots=b.num_slots,
+            num_actions=b.num_actions,
+            max_steps=self.rules.max_phases,
+            symmetric=False,
+            utility="general_sum" if scoring == "welfare" else "constant_sum",
+            dynamics="simultaneous",
+            chance=self.rules.random_end_prob > 0,
+        )
+        self._scoring = scoring
+        self._max_year = b.first_year + self.rules.max_years - 1
+        self._random_from = b.first_year + self.rules.random_end_after
+        self._random_prob = self.rules.random_end_prob
+
+    # ------------------------------------------------------------------------------------------
+    # Public pure functions.
+
+    def game(self) -> JaxGame:
+        """The `JaxGame(spec, init, step)` triple of this configuration."""
+        return JaxGame(spec=self.spec, init=self.init, step=self.step)
+
+    def init(self, key: jax.Array) -> State:
+        """The starting position (Spring movement of the first year).
+
+        Args:
+          key: a PRNG key (unused: the start is deterministic).
+
+        Returns:
+          The initial `State` with zero rewards.
+        """
+        del key
+        b = self._jb
+        n = b.num_provinces
+        core = _Core(
+            unit_owner=jnp.asarray(b.start_owner),
+            unit_type=jnp.asarray(b.start_type),
+            unit_loc=jnp.asarray(b.start_loc),
+            dislodged_owner=jnp.full(n, -1, jnp.int32),
+            dislodged_type=jnp.zeros(n, jnp.int32),
+            dislodged_loc=jnp.zeros(n, jnp.int32),
+            dislodged_origin=jnp.full(n, -1, jnp.int32),
+            contested=jnp.zeros(n, bool),
+            center_owner=jnp.asarray(b.start_centers),
+            season=jnp.int32(SPRING),
+            phase_kind=jnp.int32(MOVEMENT),
+            year=jnp.int32(b.first_year),
+            unsupported=jnp.zeros((), bool),
+        )
+        welfare = jnp.zeros(b.num_players, jnp.float32)
+        return self._finish(
+            core,
+            welfare,
+            rewards=jnp.zeros(b.num_players, jnp.float32),
+            terminated=jnp.zeros((), bool),
+            truncated=jnp.zeros((), bool),
+            illegal=jnp.zeros(b.num_players, bool),
+            step_count=jnp.zeros((), jnp.int32),
+        )
+
+    def step(self, state: State, actions: jax.Array, key: jax.Array) -> State:
+        """Plays one phase.
+
+        Args:
+          state: the current `State` (one game).
+          actions: int32 [P, K], order-table indices per slot; ignored for powers not acting.
+          key: PRNG key (random end of the game, if configured).
+
+        Returns:
+          The next `State`; a finished game comes back unchanged with zero rewards.
+        """
+        b = self._jb
+        actions = jnp.asarray(actions)
+        chex.assert_shape(actions, (b.num_players, b.num_slots))
+        chex.assert_type(actions, int)
+        actions = actions.astype(jnp.int32)
+        in_range = (actions >= 0) & (actions < b.num_actions)
+        safe = jnp.clip(actions, 0, b.num_actions - 1)
+        allowed = jnp.take_along_axis(state.legal_action_mask, safe[..., None], -1)[..., 0]
+        illegal = state.acting & jnp.any(~(in_range & allowed), axis=1)
+        any_illegal = jnp.any(illegal)
+        done = state.terminated | state.truncated
+
+        core = _core_of(state)
+        nxt = jax.lax.switch(
+            jnp.clip(state.phase_kind, 0, 2),
+            (self._movement, self._retreats, self._adjustments),
+            core,
+            state.slot_location,
+            safe,
+        )
+        welfare = state.welfare
+        new_year = nxt.year > state.year
+        unit_count, center_count = self._counts(nxt)
+        welfare = jnp.where(
+            new_year,
+            welfare + jnp.maximum(center_count - unit_count, 0).astype(jnp.float32),
+            welfare,
+        )
+        terminated, truncated = self._status(nxt, unit_count, center_count, key)
+        returns = self._returns(welfare, center_count, unit_count, terminated | truncated)
+        old_returns = state.welfare if self._scoring == "welfare" else jnp.zeros_like(welfare)
+        played = self._finish(
+            nxt,
+            welfare,
+            rewards=(returns - old_returns).astype(jnp.float32),
+            terminated=terminated,
+            truncated=truncated,
+            illegal=jnp.zeros_like(illegal),
+            step_count=state.step_count + 1,
+        )
+        penalised = state._replace(
+            rewards=jnp.where(illegal, jnp.float32(ILLEGAL_REWARD), jnp.float32(0.0)),
+            terminated=jnp.ones((), bool),
+            illegal=illegal,
+            legal_action_mask=jnp.ones_like(state.legal_action_mask),
+            acting=jnp.zeros_like(state.acting),
+            step_count=state.step_count + 1,
+        )
+        unchanged = state._replace(rewards=jnp.zeros_like(state.rewards))
+        out = jax.tree.map(lambda x, y: jnp.where(any_illegal, x, y), penalised, played)
+        return jax.tree.map(lambda x, y: jnp.where(done, x, y), unchanged, out)
+
+    # ------------------------------------------------------------------------------------------
+    # Derived quantities.
+
+    def _counts(self, core: _Core) -> tuple[jax.Array, jax.Array]:
+        p = self.board.num_players
+        pw = jnp.arange(p)
+        units = jnp.sum(core.unit_owner[None, :] == pw[:, None], axis=1)
+        centers = jnp.sum(core.center_owner[None, :] == pw[:, None], axis=1)
+        return units, centers
+
+    def _adjust_counts(self, core: _Core) -> jax.Array:
+        """Builds (+) or disbands (-) per power, int32 [P] (engine.adjustment_counts)."""
+        b = self._jb
+        units, centers = self._counts(core)
+        n = centers - units
+        owner_prov = (
+            jnp.full(b.num_provinces, -1, jnp.int32).at[b.center_province].set(core.center_owner)
+        )
+        free_home = (owner_prov == b.home_owner) & (b.home_owner >= 0) & (core.unit_owner < 0)
+        free = jnp.sum(
+            free_home[None, :] & (b.home_owner[None, :] == jnp.arange(b.num_players)[:, None]),
+            axis=1,
+        )
+        return jnp.where(n > 0, jnp.minimum(n, free), n)
+
+    def _status(self, core, unit_count, center_count, key):
+        b = self._jb
+        solo = jnp.any(center_count >= b.victory_centers) & (self._scoring != "welfare")
+        alive = jnp.sum((center_count + unit_count) > 0)
+        terminated = solo | (alive <= 1)
+        spring = (core.season == SPRING) & (core.phase_kind == MOVEMENT)
+        truncated = spring & (core.year > self._max_year)
+        if self._random_prob > 0:
+            draw = jax.random.uniform(key) < self._random_prob
+            truncated |= spring & (core.year >= self._random_from) & draw
+        return terminated, truncated & ~terminated
+
+    def _returns(self, welfare, center_count, unit_count, done):
+        if self._scoring == "welfare":
+            return welfare
+        b = self._jb
+        c = center_count.astype(jnp.float32)
+        winner = jnp.argmax(center_count)
+        has_winner = center_count[winner] >= b.victory_centers
+        solo = (jnp.arange(b.num_players) == winner).astype(jnp.float32)
+        if self._scoring == "draw_size":
+            alive = (center_count + unit_count) > 0
+            other = alive / jnp.maximum(jnp.sum(alive), 1)
+        else:
+            sq = c * c
+            total = jnp.sum(sq)
+            other = jnp.where(total > 0, sq / jnp.where(total > 0, total, 1.0), 0.0)
+        scores = jnp.where(has_winner, solo, other).astype(jnp.float32)
+        return jnp.where(done, scores, jnp.zeros_like(scores))
+
+    def _loc_types(self, owner, utype, loc):
+        num_l = self.board.num_locations
+        at = jnp.where(owner >= 0, loc, num_l)
+        t = jnp.zeros(num_l, jnp.int32).at[at].set(utype, mode="drop")
+        o = jnp.full(num_l, -1, jnp.int32).at[at].set(owner, mode="drop")
+        return t, o
+
+    def _slots(self, core: _Core, adjust: jax.Array):
+        """Slot locations int32 [P, K] and acting bool [P] of the phase."""
+        b = self._jb
+        num_p, num_l, k = b.num_players, b.num_locations, b.num_slots
+        _, unit_o = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
+        _, dis_o = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
+        pw = jnp.arange(num_p)[:, None]
+        owner_prov = (
+            jnp.full(b.num_provinces, -1, jnp.int32).at[b.center_province].set(core.center_owner)
+        )
+        loc_prov = b.loc_province
+        vacant_home = (
+            (jnp.arange(num_l) == loc_prov)
+            & (b.home_owner[loc_prov] >= 0)
+            & (owner_prov[loc_prov] == b.home_owner[loc_prov])
+            & (core.unit_owner[loc_prov] < 0)
+        )
+        sel_m = unit_o[None, :] == pw
+        sel_r = dis_o[None, :] == pw
+        build = (vacant_home[None, :] & (b.home_owner[loc_prov][None, :] == pw)) & (
+            adjust[:, None] > 0
+        )
+        disband = sel_m & (adjust[:, None] < 0)
+        sel = jnp.where(
+            core.phase_kind == MOVEMENT,
+            sel_m,
+            jnp.where(core.phase_kind == RETREAT, sel_r, build | disband),
+        )
+        rank = jnp.cumsum(sel, axis=1) - 1
+        rows = jnp.broadcast_to(pw, (num_p, num_l))
+        cols = jnp.where(sel, rank, k)
+        locs = jnp.broadcast_to(jnp.arange(num_l)[None, :], (num_p, num_l))
+        slot = jnp.full((num_p, k), -1, jnp.int32).at[rows, cols].set(locs, mode="drop")
+        return slot, jnp.any(sel, axis=1)
+
+    def _convoy_reach(self, core: _Core):
+        """Army convoy destinations bool [N, N] and each location's fleet-group shore [L, N]."""
+        b = self._jb
+        s = b.num_seas
+        if s == 0:
+            return (
+                jnp.zeros((b.num_provinces, b.num_provinces), bool),
+                jnp.zeros((b.num_locations, b.num_provinces), bool),
+            )
+        occ = core.unit_owner[b.sea_province] >= 0
+        label = jnp.where(occ, jnp.arange(s), s)
+        adj = jnp.asarray(b.sea_adj) & occ[None, :] & occ[:, None]
+
+        def body(_, lab):
+            return jnp.where(occ, jnp.minimum(lab, jnp.min(jnp.where(adj, lab[None, :], s), 1)), s)
+
+        label = jax.lax.fori_loop(0, s, body, label)
+        onehot = (label[None, :] == jnp.arange(s)[:, None]).astype(jnp.float32)  # [c, s]
+        shore = (onehot @ b.sea_shore.astype(jnp.float32)) > 0  # [c, N]
+        sf = shore.astype(jnp.float32)
+        pair = (sf.T @ sf) > 0
+        pair &= ~jnp.eye(b.num_provinces, dtype=bool)
+        loc_sea = b.sea_index[b.loc_province]
+        my_label = _gather(label, jnp.asarray(loc_sea), s)
+        my_shore = jnp.where((my_label < s)[:, None], shore[jnp.clip(my_label, 0, s - 1)], False)
+        return pair, my_shore
+
+    def _legal_locations(self, core: _Core) -> jax.Array:
+        """Legal entries per location this phase, bool [L, A] (rows of slot locations matter)."""
+        b = self._jb
+        n = b.num_provinces
+        kind = b.e_kind
+        ut, _ = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
+        dt, _ = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
+        loc_prov = b.loc_province
+        match = b.e_type == ut[:, None]
+        # Movement.
+        pair, my_shore = self._convoy_reach(core)
+        pair_flat = pair.reshape(-1)
+        aux_ok = ut[b.e_aux_loc] == b.e_aux_type
+        via_ok = pair_flat[loc_prov[:, None] * n + b.e_tgt_prov]
+        supm_ok = b.e_adjacent | pair_flat[b.e_aux_prov * n + b.e_tgt_prov]
+        shore_flat = my_shore.reshape(-1)
+        row = np.arange(b.num_locations)[:, None] * n
+        convoy_ok = shore_flat[row + b.e_aux_prov] & shore_flat[row + b.e_tgt_prov]
+        legal_m = match & (
+            (kind == B.E_HOLD)
+            | (kind == B.E_MOVE)
+            | ((kind == B.E_VIA) & via_ok)
+            | ((kind == B.E_SUP_HOLD) & aux_ok)
+            | ((kind == B.E_SUP_MOVE) & aux_ok & supm_ok)
+            | ((kind == B.E_CONVOY) & aux_ok & convoy_ok)
+        )
+        # Retreats.
+        occupied = core.unit_owner >= 0
+        dis_origin_loc = core.dislodged_origin[loc_prov]
+        free = ~occupied[b.e_tgt_prov] & ~core.contested[b.e_tgt_prov]
+        free &= b.e_tgt_prov != dis_origin_loc[:, None]
+        legal_r = (b.e_type == dt[:, None]) & (
+            ((kind == B.E_RETREAT) & free) | (kind == B.E_DISBAND)
+        )
+        # Adjustments.
+        builds = (kind == B.E_WAIVE) | (kind == B.E_BUILD_A) | (kind == B.E_BUILD_F)
+        legal_a = jnp.where(
+            (ut > 0)[:, None], (kind == B.E_NOOP) | ((kind == B.E_DISBAND) & match), builds
+        )
+        return jnp.where(
+            core.phase_kind == MOVEMENT,
+            legal_m,
+            jnp.where(core.phase_kind == RETREAT, legal_r, legal_a),
+        )
+
+    def _observe(self, core: _Core, welfare, slot, adjust) -> jax.Array:
+        b = self._jb
+        num_p, num_l, num_k = b.num_players, b.num_locations, b.num_slots
+        pw = jnp.arange(num_p)
+        ut, uo = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
+        dt, do = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
+        owner_prov = (
+            jnp.full(b.num_provinces, -1, jnp.int32).at[b.center_province].set(core.center_owner)
+        )
+        owner_loc = owner_prov[b.loc_province]
+        f = jnp.float32
+        absolute = jnp.stack(
+            [
+                ((uo[:, None] == pw) & (ut[:, None] == ARMY)).astype(f),
+                ((uo[:, None] == pw) & (ut[:, None] == FLEET)).astype(f),
+                ((do[:, None] == pw) & (dt[:, None] == ARMY)).astype(f),
+                ((do[:, None] == pw) & (dt[:, None] == FLEET)).astype(f),
+                (owner_loc[:, None] == pw).astype(f),
+                jnp.asarray(b.obs_home),
+            ],
+            axis=1,
+        )  # [L, 6, P]
+        extra = jnp.asarray(b.obs_static)
+        extra = extra.at[:, 1].set(extra[:, 0] * (owner_loc < 0))
+        extra = extra.at[:, 2].set(core.contested[b.loc_province].astype(f))
+        glob = jnp.concatenate(
+            [
+                jax.nn.one_hot(core.season, 3, dtype=f),
+                jax.nn.one_hot(core.phase_kind, 3, dtype=f),
+                ((core.year - b.first_year) / self.rules.max_years).astype(f)[None],
+            ]
+        )
+        units, centers = self._counts(core)
+        adj = jnp.where(core.phase_kind == ADJUSTMENT, adjust, 0)
+        per_power = jnp.stack([centers, units, adj, welfare]).astype(f) / b.num_centers  # [4, P]
+        slot_rows = (slot[:, :, None] == jnp.arange(num_l)[None, None, :]).astype(f)  # [P, K, L]
+
+        def view(o):
+            order = (o + pw) % num_p
+            loc_block = jnp.concatenate(
+                [absolute[:, :, order].reshape(num_l, 6 * num_p), extra], axis=1
+            )
+            return jnp.concatenate(
+                [
+                    loc_block.reshape(-1),
+                    glob,
+                    per_power[:, order].reshape(-1),
+                    slot_rows[o].reshape(num_k * num_l),
+                ]
+            )
+
+        return jax.vmap(view)(pw)
+
+    def _finish(self, core, welfare, *, rewards, terminated, truncated, illegal, step_count):
+        """Fills the contract fields (observation, mask, acting, slots) of a new position."""
+        b = self._jb
+        done = terminated | truncated
+        adjust = self._adjust_counts(core)
+        slot, acting = self._slots(core, adjust)
+        slot = jnp.where(done, -1, slot)
+        acting = acting & ~done
+        legal = self._legal_locations(core)
+        rows = legal[jnp.clip(slot, 0)]  # [P, K, A]
+        noop_only = jnp.arange(b.num_actions) == 0
+        unused = jnp.where(acting[:, None, None], noop_only[None, None, :], True)
+        mask = jnp.where((slot >= 0)[:, :, None], rows, unused)
+        mask = mask | done
+        return State(
+            observation=self._observe(core, welfare, slot, adjust),
+            legal_action_mask=mask,
+            acting=acting,
+            rewards=rewards,
+            terminated=terminated,
+            truncated=truncated,
+            illegal=illegal,
+            step_count=step_count,
+            welfare=welfare,
+            slot_location=slot,
+            **core._asdict(),
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Phase transitions (one per phase kind; same output structure for lax.switch).
+
+    def _after_fall(self, core: _Core) -> _Core:
+        b = self._jb
+        owner_c = core.unit_owner[b.center_province]
+        centers = jnp.where(owner_c >= 0, owner_c, core.center_owner)
+        core = core._replace(center_owner=centers)
+        winter = jnp.any(self._adjust_counts(core) != 0)
+        return core._replace(
+            season=jnp.where(winter, WINTER, SPRING).astype(jnp.int32),
+            phase_kind=jnp.where(winter, ADJUSTMENT, MOVEMENT).astype(jnp.int32),
+            year=jnp.where(winter, core.year, core.year + 1).astype(jnp.int32),
+        )
+
+    def _next_after(self, core: _Core) -> _Core:
+        """Spring -> Fall movement; Fall -> centre update, then Winter or next Spring."""
+        n = self.board.num_provinces
+        cleared = core._replace(
+            dislodged_owner=jnp.full(n, -1, jnp.int32),
+            dislodged_type=jnp.zeros(n, jnp.int32),
+            dislodged_loc=jnp.zeros(n, jnp.int32),
+            dislodged_origin=jnp.full(n, -1, jnp.int32),
+            contested=jnp.zeros(n, bool),
+        )
+        fall = self._after_fall(cleared)
+        spring = cleared._replace(
+            season=jnp.int32(FALL), phase_kind=jnp.int32(MOVEMENT), year=cleared.year
+        )
+        return jax.tree.map(lambda x, y: jnp.where(core.season == SPRING, x, y), spring, fall)
+
+    def _decode(self, slot, actions):
+        """Per slot: province of its unit, entry kind and decoded fields."""
+        b = self._jb
+        loc = jnp.clip(slot, 0)
+        ek = jnp.where(slot >= 0, b.e_kind[loc, actions], -1)
+        prov = jnp.where(slot >= 0, b.loc_province[loc], b.num_provinces)
+        return (
+            prov.reshape(-1),
+            ek.reshape(-1),
+            b.e_tgt_loc[loc, actions].reshape(-1),
+            b.e_tgt_prov[loc, actions].reshape(-1),
+            b.e_aux_prov[loc, actions].reshape(-1),
+        )
+
+    def _movement(self, core: _Core, slot, actions) -> _Core:
+        b = self._jb
+        n = b.num_provinces
+        prov, ek, tgt_loc, tgt_prov, aux_prov = self._decode(slot, actions)
+        is_move = (ek == B.E_MOVE) | (ek == B.E_VIA)
+        is_sup = (ek == B.E_SUP_HOLD) | (ek == B.E_SUP_MOVE)
+        is_conv = ek == B.E_CONVOY
+        kind_s = jnp.where(
+            is_move, M.MOVE, jnp.where(is_sup, M.SUPPORT, jnp.where(is_conv, M.CONVOY, M.HOLD))
+        )
+
+        def scatter(vals, fill):
+            return jnp.full(n, fill, jnp.int32).at[prov].set(vals, mode="drop")
+
+        orders = M.MovementOrders(
+            owner=core.unit_owner,
+            fleet=core.unit_type == FLEET,
+            kind=scatter(kind_s, M.HOLD),
+            dest=scatter(jnp.where(is_move, tgt_prov, -1), -1),
+            via=scatter((ek == B.E_VIA).astype(jnp.int32), 0) > 0,
+            aux=scatter(jnp.where(is_sup | is_conv, aux_prov, -1), -1),
+            aux_dest=scatter(jnp.where((ek == B.E_SUP_MOVE) | is_conv, tgt_prov, -1), -1),
+        )
+        dest_loc = scatter(jnp.where(is_move, tgt_loc, 0), 0)
+        res = M.resolve(
+            orders,
+            jnp.asarray(b.fleet_prov_adj),
+            jnp.asarray(b.sea_province),
+            jnp.asarray(b.sea_adj),
+        )
+        present = core.unit_owner >= 0
+        stay = present & ~res.moved & ~res.dislodged
+        at = jnp.where(res.moved, orders.dest, n)
+        owner = jnp.where(stay, core.unit_owner, -1).at[at].set(core.unit_owner, mode="drop")
+        utype = jnp.where(stay, core.unit_type, 0).at[at].set(core.unit_type, mode="drop")
+        uloc = jnp.where(stay, core.unit_loc, 0).at[at].set(dest_loc, mode="drop")
+        # Retreat options of each dislodged unit (engine._retreat_options).
+        occupied = owner >= 0
+        adj = jnp.where(
+            (core.unit_type == FLEET)[:, None],
+            jnp.asarray(b.fleet_loc_adj)[core.unit_loc],
+            jnp.asarray(b.army_loc_adj)[core.unit_loc],
+        )  # [N, L]
+        tprov = b.loc_province
+        ok_t = ~occupied[tprov] & ~res.contested[tprov]
+        ok = adj & ok_t[None, :] & (tprov[None, :] != res.origin[:, None])
+        keep = res.dislodged & jnp.any(ok, axis=1)
+        any_retreat = jnp.any(keep)
+        moved = core._replace(
+            unit_owner=owner,
+            unit_type=utype,
+            unit_loc=uloc,
+            dislodged_owner=jnp.where(keep, core.unit_owner, -1),
+            dislodged_type=jnp.where(keep, core.unit_type, 0),
+            dislodged_loc=jnp.where(keep, core.unit_loc, 0),
+            dislodged_origin=jnp.where(keep, res.origin, -1),
+            contested=res.contested,
+            unsupported=core.unsupported | res.unsupported,
+        )
+        retreat = moved._replace(phase_kind=jnp.int32(RETREAT))
+        onward = self._next_after(moved)
+        return jax.tree.map(lambda x, y: jnp.where(any_retreat, x, y), retreat, onward)
+
+    def _retreats(self, core: _Core, slot, actions) -> _Core:
+        n = self.board.num_provinces
+        prov, ek, tgt_loc, tgt_prov, _ = self._decode(slot, actions)
+        go = ek == B.E_RETREAT
+        count = jnp.zeros(n, jnp.int32).at[jnp.where(go, tgt_prov, n)].add(1, mode="drop")
+        ok = go & (count[jnp.clip(tgt_prov, 0, n - 1)] == 1)
+        src = jnp.clip(prov, 0, n - 1)
+        at = jnp.where(ok, tgt_prov, n)
+        core = core._replace(
+            unit_owner=core.unit_owner.at[at].set(core.dislodged_owner[src], mode="drop"),
+            unit_type=core.unit_type.at[at].set(core.dislodged_type[src], mode="drop"),
+            unit_loc=core.unit_loc.at[at].set(tgt_loc, mode="drop"),
+        )
+        return self._next_after(core)
+
+    def _adjustments(self, core: _Core, slot, actions) -> _Core:
+        b = self._jb
+        n, num_p, k = b.num_provinces, b.num_players, b.num_slots
+        adjust = self._adjust_counts(core)
+        prov, ek, tgt_loc, _, _ = self._decode(slot, actions)
+        power = jnp.repeat(jnp.arange(num_p), k)
+        kth = jnp.tile(jnp.arange(k), num_p)
+        need = adjust[power]
+        # Builds: every build slot gives a build or WAIVE, so the first `n` slots count.
+        build = ((ek == B.E_BUILD_A) | (ek == B.E_BUILD_F)) & (kth < need)
+        at = jnp.where(build, prov, n)
+        owner = core.unit_owner.at[at].set(power, mode="drop")
+        utype = core.unit_type.at[at].set(jnp.where(ek == B.E_BUILD_A, ARMY, FLEET), mode="drop")
+        uloc = core.unit_loc.at[at].set(tgt_loc, mode="drop")
+        # Disbands: the first `-n` disband orders count, then civil disorder.
+        is_d = ek == B.E_DISBAND
+        nth = jnp.cumsum(is_d.reshape(num_p, k), axis=1).reshape(-1)
+        gone_slot = is_d & (nth <= -need)
+        gone = jnp.zeros(n, bool).at[jnp.where(gone_slot, prov, n)].set(True, mode="drop")
+        gone_count = jnp.sum(gone_slot.reshape(num_p, k), axis=1)
+        left = jnp.maximum(-adjust - gone_count, 0)  # [P]
+        po = core.unit_owner
+        remaining = (po >= 0) & ~gone
+        rank = b.disorder_rank[jnp.clip(po, 0), core.unit_loc, jnp.clip(core.unit_type - 1, 0)]
+        before = remaining[None, :] & (po[None, :] == po[:, None]) & (rank[None, :] < rank[:, None])
+        position_in_line = jnp.sum(before, axis=1)
+        disorder = remaining & (position_in_line < _gather(left, po, 0))
+        removed = gone | disorder
+        owner = jnp.where(removed, -1, owner)
+        utype = jnp.where(removed, 0, utype)
+        uloc = jnp.where(removed, 0, uloc)
+        return core._replace(
+            unit_owner=owner,
+            unit_type=utype,
+            unit_loc=uloc,
+            season=jnp.int32(SPRING),
+            phase_kind=jnp.int32(MOVEMENT),
+            year=core.year + 1,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Conversions to and from the reference engine's JSON positions (host side, one game).
+
+    def from_position(
+        self,
+        position: Mapping[str, Any],
+        welfare: Any = None,
+        *,
+        check_end: bool = True,
+    ) -> State:
+        """The `State` of a reference position (status evaluated without a random end).
+
+        Args:
+          position: a position dict (`detente.games.realpolitik` format).
+          welfare: float [P] banked welfare points, default zeros.
+          check_end: evaluate game end (solo, one power left, year limit); False leaves the
+            game running whatever the position (to adjudicate test positions such as DATC's).
+
+        Returns:
+          A `State` with zero rewards.
+        """
+        b = self.board
+        m = b.map
+        n = b.num_provinces
+        owner = np.full(n, -1, np.int32)
+        utype = np.zeros(n, np.int32)
+        uloc = np.zeros(n, np.int32)
+        downer = np.full(n, -1, np.int32)
+        dtype = np.zeros(n, np.int32)
+        dloc = np.zeros(n, np.int32)
+        dorigin = np.full(n, -1, np.int32)
+        for pw, units in position["units"].items():
+            for u in units:
+                t, name = u.split(" ")
+                loc = m.loc_index[name]
+                p = m.loc_province[loc]
+                owner[p], utype[p], uloc[p] = m.power_index[pw], B._type_code(t), loc
+        for pw, dis in position["dislodged"].items():
+            for u, origin in dis.items():
+                t, name = u.split(" ")
+                loc = m.loc_index[name]
+                p = m.loc_province[loc]
+                downer[p], dtype[p], dloc[p] = m.power_index[pw], B._type_code(t), loc
+                dorigin[p] = -1 if origin is None else m.loc_index[origin]
+        contested = np.zeros(n, bool)
+        for c in position.get("contested", ()):
+            contested[m.loc_index[c]] = True
+        centers = np.full(b.num_centers, -1, np.int32)
+        for pw, cs in position["centers"].items():
+            for c in cs:
+                centers[b.center_of[m.loc_index[c]]] = m.power_index[pw]
+        season, year, kind = phase_parts(position["phase"])
+        core = _Core(
+            unit_owner=jnp.asarray(owner),
+            unit_type=jnp.asarray(utype),
+            unit_loc=jnp.asarray(uloc),
+            dislodged_owner=jnp.asarray(downer),
+            dislodged_type=jnp.asarray(dtype),
+            dislodged_loc=jnp.asarray(dloc),
+            dislodged_origin=jnp.asarray(dorigin),
+            contested=jnp.asarray(contested),
+            center_owner=jnp.asarray(centers),
+            season=jnp.int32("SFW".index(season)),
+            phase_kind=jnp.int32("MRA".index(kind)),
+            year=jnp.int32(year),
+            unsupported=jnp.zeros((), bool),
+        )
+        welfare = np.zeros(b.num_players, np.float32) if welfare is None else welfare
+        return self._from_core(core, jnp.asarray(welfare, jnp.float32), check_end)
+
+    @functools.partial(jax.jit, static_argnums=(0, 3))
+    def _from_core(self, core: _Core, welfare: jax.Array, check_end: bool) -> State:
+        b = self._jb
+        units, centers_n = self._counts(core)
+        terminated, truncated = self._status(core, units, centers_n, jax.random.key(0))
+        if self._random_prob > 0:
+            spring = (core.season == SPRING) & (core.phase_kind == MOVEMENT)
+            truncated = spring & (core.year > self._max_year) & ~terminated
+        if not check_end:
+            terminated = truncated = jnp.zeros((), bool)
+        return self._finish(
+            core,
+            welfare,
+            rewards=jnp.zeros(b.num_players, jnp.float32),
+            terminated=terminated,
+            truncated=truncated,
+            illegal=jnp.zeros(b.num_players, bool),
+            step_count=jnp.zeros((), jnp.int32),
+        )
+
+    def to_position(self, state: State) -> dict:
+        """The reference position dict of one (unbatched) `State`."""
+        b = self.board
+        m = b.map
+        s = jax.tree.map(np.asarray, state)
+        units: dict[str, list[str]] = {pw: [] for pw in m.powers}
+        dislodged: dict[str, dict[str, str | None]] = {pw: {} for pw in m.powers}
+        for p in range(b.num_provinces):
+            if s.unit_owner[p] >= 0:
+                t = "A" if s.unit_type[p] == ARMY else "F"
+                units[m.powers[s.unit_owner[p]]].append(f"{t} {m.locations[s.unit_loc[p]]}")
+            if s.dislodged_owner[p] >= 0:
+                t = "A" if s.dislodged_type[p] == ARMY else "F"
+                o = s.dislodged_origin[p]
+                dislodged[m.powers[s.dislodged_owner[p]]][
+                    f"{t} {m.locations[s.dislodged_loc[p]]}"
+                ] = None if o < 0 else m.provinces[o]
+        centers: dict[str, list[str]] = {pw: [] for pw in m.powers}
+        for c, o in enumerate(s.center_owner):
+            if o >= 0:
+                centers[m.powers[o]].append(m.provinces[b.center_province[c]])
+        phase = f"{'SFW'[int(s.season)]}{int(s.year)}{'MRA'[int(s.phase_kind)]}"
+        return {
+            "phase": phase,
+            "units": {pw: sorted(v) for pw, v in units.items()},
+            "centers": {pw: sorted(v) for pw, v in centers.items()},
+            "dislodged": {pw: dict(sorted(v.items())) for pw, v in dislodged.items()},
+            "contested": sorted(m.provinces[p] for p in np.flatnonzero(s.contested)),
+        }

@@ -1,0 +1,315 @@
+"""Movement adjudication in fixed shapes: the DATC decisions as interval fixed-point iteration.
+
+The reference resolver (`detente.games.realpolitik.adjudicator`) evaluates the DATC decisions
+(move succeeds / support given / unit keeps its place, and convoy path) by recursive
+guess-and-check (Kruijswijk, "The Math of Adjudication"). Recursion is not expressible with fixed
+shapes, so here every decision carries an interval [lo, hi] of booleans (known True: lo; known
+False: not hi) and every strength an integer interval; one sweep recomputes every decision from
+the current intervals with interval arithmetic and intersects the result with the old interval.
+Sweeps are sound (a decided value is the value the guess-and-check would find whenever that
+resolution is unique) and monotone (intervals only shrink), so at most 2 * (2N) sweeps change
+anything: the loop stops when a sweep changes nothing. What remains undecided then lies on a
+dependency cycle, settled by the backup rules of the reference engine:
+
+* circular movement: a ring of moves (each into the province of the next, no head-to-head pair)
+  whose members are all undecided and whose convoy paths are known: every move of the ring
+  succeeds;
+* otherwise, undecided convoys (a convoy paradox): Szykman rule, the convoys fail (the convoyed
+  armies stay and cut nothing);
+* anything else is not supported: the undecided decisions are set to False and the `unsupported`
+  flag is raised, never silently.
+
+Each backup step decides at least one decision, so sweeps plus backup steps are bounded by
+4N + 2 iterations of one `lax.while_loop` (N provinces); docs/realpolitik_jax.md gives the argument.
+
+Units are indexed by province (one unit per province). Dimension names: N provinces, S seas.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+HOLD, MOVE, SUPPORT, CONVOY = 0, 1, 2, 3
+
+
+class MovementOrders(NamedTuple):
+    """Orders of one movement phase by province (the unit standing there).
+
+    Attributes:
+      owner: int32 [N], power of the unit, -1 for an empty province.
+      fleet: bool [N], the unit is a fleet.
+      kind: int32 [N], HOLD/MOVE/SUPPORT/CONVOY as ordered (before matching).
+      dest: int32 [N], destination province of a move, else -1.
+      via: bool [N], a move ordered "VIA".
+      aux: int32 [N], province of the supported/convoyed unit, else -1.
+      aux_dest: int32 [N], destination of the supported move or convoy, -1 for a support to hold.
+    """
+
+    owner: jax.Array
+    fleet: jax.Array
+    kind: jax.Array
+    dest: jax.Array
+    via: jax.Array
+    aux: jax.Array
+    aux_dest: jax.Array
+
+
+class MovementResult(NamedTuple):
+    """Outcome of a movement phase by province.
+
+    Attributes:
+      moved: bool [N], the unit here moved successfully to its `dest`.
+      dislodged: bool [N], the unit here was dislodged.
+      origin: int32 [N], province the dislodging unit came from; -1 when it came by convoy.
+      contested: bool [N], standoff provinces (empty after the phase, some failed move with
+        prevent strength).
+      by_convoy: bool [N], the move went by convoy.
+      unsupported: bool [], an undecided cycle that no backup rule covers was met.
+      iterations: int32 [], loop iterations used.
+    """
+
+    moved: jax.Array
+    dislodged: jax.Array
+    origin: jax.Array
+    contested: jax.Array
+    by_convoy: jax.Array
+    unsupported: jax.Array
+    iterations: jax.Array
+
+
+def _gather(x: jax.Array, idx: jax.Array, fill) -> jax.Array:
+    return jnp.where(idx >= 0, x[jnp.clip(idx, 0)], fill)
+
+
+def resolve(
+    orders: MovementOrders,
+    fleet_prov_adj: jax.Array,
+    sea_province: jax.Array,
+    sea_adj: jax.Array,
+) -> MovementResult:
+    """Resolves one movement phase (one game; vmap for a batch).
+
+    Orders must be the board's legal orders (every order in `legal_orders`); matching (supports
+    of moves not ordered, convoys of armies not moving by convoy) is done here as in the
+    reference engine.
+
+    Args:
+      orders: the `MovementOrders`, arrays [N].
+      fleet_prov_adj: bool [N, N], static.
+      sea_province: int32 [S], static.
+      sea_adj: bool [S, S], static.
+
+    Returns:
+      The `MovementResult`.
+    """
+    n = orders.owner.shape[0]
+    idx = jnp.arange(n)
+    present = orders.owner >= 0
+    kind = jnp.where(present, orders.kind, HOLD)
+    is_move = kind == MOVE
+    dest = jnp.where(is_move, orders.dest, -1)
+    aux = orders.aux
+    aux_dest = orders.aux_dest
+    owner = orders.owner
+
+    # Convoy intent (DATC 4.A.3): an own fleet ordered to convoy a move makes it a convoy.
+    aux_move = _gather(is_move, aux, False)
+    aux_mdest = _gather(dest, aux, -2)
+    conv_match = (kind == CONVOY) & aux_move & (aux_mdest == aux_dest)
+    conv_match &= ~_gather(orders.fleet, aux, True)
+    intent_src = conv_match & (_gather(owner, aux, -2) == owner)
+    intent = jnp.zeros(n, bool).at[jnp.where(intent_src, aux, n)].max(True, mode="drop")
+    by_convoy = is_move & (orders.via | intent)
+    aux_byc = _gather(by_convoy, aux, False)
+    convoy_ok = conv_match & aux_byc
+    kind = jnp.where((kind == CONVOY) & ~convoy_ok, HOLD, kind)
+    aux_move = _gather(kind == MOVE, aux, False)
+    sup_ok = (kind == SUPPORT) & jnp.where(
+        aux_dest >= 0, aux_move & (aux_mdest == aux_dest), ~aux_move
+    )
+    kind = jnp.where((kind == SUPPORT) & ~sup_ok, HOLD, kind)
+    is_sup = kind == SUPPORT
+    is_conv = kind == CONVOY
+    sup_dest = jnp.where(is_sup, aux_dest, -1)
+
+    occupied_dest = _gather(present, dest, False)
+    dest_move = _gather(is_move, dest, False)
+    dest_dest = _gather(dest, dest, -2)
+    h2h_ok = is_move & ~by_convoy & occupied_dest & dest_move & ~_gather(by_convoy, dest, True)
+    h2h_ok &= dest_dest == idx
+    h2h = jnp.where(h2h_ok, dest, -1)
+    has_h2h = h2h >= 0
+    same_power_dest = occupied_dest & (_gather(owner, dest, -2) == owner)
+
+    sup_on = is_sup[:, None] & (aux[:, None] == idx[None, :])  # [s, i]
+    dest_owner = _gather(owner, dest, -2)
+    sup_excl = sup_on & (owner[:, None] != dest_owner[None, :])
+    movers_to = is_move[:, None] & (dest[:, None] == idx[None, :])  # [j, p]
+    same_dest = is_move[:, None] & is_move[None, :] & (dest[:, None] == dest[None, :])
+    same_dest &= ~jnp.eye(n, dtype=bool)  # [i, j]
+    # Attackers that would cut a support (other power, not from the province supported into).
+    cutters = movers_to & (owner[:, None] != owner[None, :])
+    cutters &= idx[:, None] != sup_dest[None, :]
+    cutters &= is_sup[None, :]
+
+    # Convoy routes: every fleet convoys one army, so all routes grow together over the seas.
+    sea_army = jnp.where(is_conv[sea_province], aux[sea_province], -1)  # [S]
+    same_army = (sea_army[:, None] == sea_army[None, :]) & (sea_army[:, None] >= 0) & sea_adj
+    start = (sea_army >= 0) & fleet_prov_adj[sea_province, jnp.clip(sea_army, 0)]
+    army_dest = _gather(dest, sea_army, -1)
+    end = (sea_army >= 0) & jnp.take_along_axis(
+        fleet_prov_adj[sea_province], jnp.clip(army_dest, 0)[:, None], axis=1
+    )[:, 0]
+    army_onehot = (sea_army[:, None] == idx[None, :]) & end[:, None]  # [S, N]
+    num_seas = sea_province.shape[0]
+
+    def paths(usable_sea: jax.Array) -> jax.Array:
+        def body(_, reached):
+            grow = jnp.any(same_army & reached[None, :], axis=1)
+            return usable_sea & (start | grow)
+
+        reached = jax.lax.fori_loop(0, num_seas, body, usable_sea & start)
+        return jnp.any(army_onehot & reached[:, None], axis=0)
+
+    def sweep(d_lo, d_hi, p_lo, p_hi):
+        s_lo = (d_lo & is_sup).astype(jnp.int32)
+        s_hi = (d_hi & is_sup).astype(jnp.int32)
+        sup_lo = s_lo @ sup_on.astype(jnp.int32)
+        sup_hi = s_hi @ sup_on.astype(jnp.int32)
+        exc_lo = jnp.sum(sup_excl & (s_lo[:, None] > 0), axis=0)
+        exc_hi = jnp.sum(sup_excl & (s_hi[:, None] > 0), axis=0)
+        conv_sea_lo = is_conv[sea_province] & d_lo[sea_province]
+        conv_sea_hi = is_conv[sea_province] & d_hi[sea_province]
+        np_lo = jnp.where(by_convoy, paths(conv_sea_lo), True)
+        np_hi = jnp.where(by_convoy, paths(conv_sea_hi), True)
+        p_lo2 = p_lo | np_lo
+        p_hi2 = p_hi & np_hi
+        # Attack strength.
+        om_lo = occupied_dest & dest_move & (h2h != dest) & _gather(d_lo, dest, False)
+        om_hi = occupied_dest & dest_move & (h2h != dest) & _gather(d_hi, dest, False)
+        full_lo, full_hi = 1 + sup_lo, 1 + sup_hi
+        excl_lo = jnp.where(same_power_dest, 0, 1 + exc_lo)
+        excl_hi = jnp.where(same_power_dest, 0, 1 + exc_hi)
+        free = ~occupied_dest
+        att_lo = jnp.where(
+            free | om_lo, full_lo, jnp.where(om_hi, jnp.minimum(full_lo, excl_lo), excl_lo)
+        )
+        att_hi = jnp.where(
+            free | om_lo, full_hi, jnp.where(om_hi, jnp.maximum(full_hi, excl_hi), excl_hi)
+        )
+        att_lo = jnp.where(p_lo2, att_lo, 0)
+        att_hi = jnp.where(p_hi2, att_hi, 0)
+        # Hold strength of each province (its unit), defend strength of a head-to-head partner.
+        hold_lo = jnp.where(is_move, (~d_hi).astype(jnp.int32), 1 + sup_lo)
+        hold_hi = jnp.where(is_move, (~d_lo).astype(jnp.int32), 1 + sup_hi)
+        hold_lo = jnp.where(present, hold_lo, 0)
+        hold_hi = jnp.where(present, hold_hi, 0)
+        opp_lo = jnp.where(has_h2h, _gather(1 + sup_lo, h2h, 0), _gather(hold_lo, dest, 0))
+        opp_hi = jnp.where(has_h2h, _gather(1 + sup_hi, h2h, 0), _gather(hold_hi, dest, 0))
+        # Prevent strength of each mover.
+        partner_lo = _gather(d_lo, h2h, False)
+        partner_hi = _gather(d_hi, h2h, False)
+        prev_lo = jnp.where(is_move & p_lo2 & ~partner_hi, 1 + sup_lo, 0)
+        prev_hi = jnp.where(is_move & p_hi2 & ~partner_lo, 1 + sup_hi, 0)
+        maxprev_lo = jnp.max(jnp.where(same_dest, prev_lo[None, :], 0), axis=1)
+        maxprev_hi = jnp.max(jnp.where(same_dest, prev_hi[None, :], 0), axis=1)
+        mv_lo = p_lo2 & (att_lo > opp_hi) & (att_lo > maxprev_hi)
+        mv_hi = p_hi2 & (att_hi > opp_lo) & (att_hi > maxprev_lo)
+        # Units that stay: support given / not dislodged.
+        cut_certain = jnp.any(cutters & p_lo2[:, None], axis=0)
+        cut_possible = jnp.any(cutters & p_hi2[:, None], axis=0)
+        dis_certain = jnp.any(movers_to & d_lo[:, None], axis=0)
+        dis_possible = jnp.any(movers_to & d_hi[:, None], axis=0)
+        st_lo = ~cut_possible & ~dis_possible
+        st_hi = ~cut_certain & ~dis_certain
+        new_lo = jnp.where(is_move, mv_lo, st_lo) & present
+        new_hi = jnp.where(is_move, mv_hi, st_hi) & present
+        return d_lo | new_lo, d_hi & new_hi, p_lo2, p_hi2
+
+    # Rings of moves for circular movement: i -> the moving unit in its destination.
+    succ = jnp.where(is_move & occupied_dest & dest_move & (h2h != dest), dest, -1)
+
+    def follow(x):
+        return _gather(succ, x, -1)
+
+    # Ring membership depends on the orders only: computed once per phase. A unit lies on a ring
+    # when following `succ` brings it back within n steps; its ring is named by the smallest
+    # province index met on the way.
+    def ring_body(_, carry):
+        x, ring, ring_id = carry
+        x = follow(x)
+        return x, ring | (x == idx), jnp.minimum(ring_id, jnp.where(x >= 0, x, n))
+
+    _, on_ring, ring_id = jax.lax.fori_loop(0, n, ring_body, (idx, jnp.zeros(n, bool), idx))
+    same_ring = on_ring[:, None] & on_ring[None, :] & (ring_id[:, None] == ring_id[None, :])
+
+    def on_ring_of(start_ok):
+        # A ring is accepted when every one of its units is `start_ok`.
+        bad = jnp.any(same_ring & ~start_ok[None, :], axis=1)
+        return on_ring & ~bad
+
+    def backup(d_lo, d_hi, p_lo, p_hi):
+        undecided = d_lo != d_hi
+        ring_ok = undecided & is_move & (~by_convoy | p_lo)
+        circular = on_ring_of(ring_ok)
+        any_circ = jnp.any(circular)
+        paradox = undecided & is_conv
+        any_par = jnp.any(paradox)
+        rest = undecided & ~any_circ & ~any_par
+        d_lo = jnp.where(any_circ, d_lo | circular, d_lo)
+        d_hi = jnp.where(any_circ, d_hi, jnp.where(any_par, d_hi & ~paradox, d_hi & ~rest))
+        stuck = ~any_circ & ~any_par & jnp.any(undecided)
+        return d_lo, d_hi, p_lo, p_hi, stuck
+
+    d_lo0 = jnp.zeros(n, bool)
+    d_hi0 = present
+    p_lo0 = ~by_convoy
+    p_hi0 = jnp.ones(n, bool)
+    max_iter = 4 * n + 2
+
+    def cond(carry):
+        d_lo, d_hi, p_lo, p_hi, _, it = carry
+        done = jnp.all(d_lo == d_hi) & jnp.all(p_lo == p_hi)
+        return ~done & (it < max_iter)
+
+    def body(carry):
+        d_lo, d_hi, p_lo, p_hi, flag, it = carry
+        n_lo, n_hi, np_lo, np_hi = sweep(d_lo, d_hi, p_lo, p_hi)
+        changed = (
+            jnp.any(n_lo != d_lo)
+            | jnp.any(n_hi != d_hi)
+            | jnp.any(np_lo != p_lo)
+            | jnp.any(np_hi != p_hi)
+        )
+        b_lo, b_hi, bp_lo, bp_hi, stuck = backup(n_lo, n_hi, np_lo, np_hi)
+        out = (
+            jnp.where(changed, n_lo, b_lo),
+            jnp.where(changed, n_hi, b_hi),
+            jnp.where(changed, np_lo, bp_lo),
+            jnp.where(changed, np_hi, bp_hi),
+            flag | (~changed & stuck),
+            it + 1,
+        )
+        return out
+
+    d_lo, d_hi, p_lo, p_hi, flag, iters = jax.lax.while_loop(
+        cond, body, (d_lo0, d_hi0, p_lo0, p_hi0, jnp.zeros((), bool), jnp.zeros((), jnp.int32))
+    )
+    # Paths still undecided (a convoy decided only by now): one more sweep settles them.
+    _, _, p_lo, p_hi = sweep(d_lo, d_lo, p_lo, p_hi)
+    flag = flag | jnp.any(d_lo != d_hi) | jnp.any(p_lo != p_hi)
+    success = d_lo
+    path = p_lo
+    moved = is_move & success
+    incoming = movers_to & success[:, None]  # [j, p]
+    dislodged = present & ~moved & jnp.any(incoming, axis=0)
+    attacker = jnp.argmax(incoming, axis=0)
+    origin = jnp.where(dislodged & ~by_convoy[attacker], attacker, -1)
+    occupied_after = (present & ~moved & ~dislodged) | jnp.any(incoming, axis=0)
+    partner_ok = _gather(success, h2h, False)
+    prevents = is_move & ~success & path & ~partner_ok
+    contested = ~occupied_after & jnp.any(movers_to & prevents[:, None], axis=0)
+    return MovementResult(moved, dislodged, origin, contested, by_convoy, flag, iters)
