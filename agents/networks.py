@@ -10,6 +10,7 @@ of leading batch dimensions (e.g. [T, B, P] or [B, P]).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,6 +97,14 @@ def make_policy_value_network(
     hidden_sizes = tuple(int(h) for h in hidden_sizes)
     if any(h < 1 for h in hidden_sizes):
         raise ValueError(f"hidden_sizes must be positive integers, got {hidden_sizes}")
+    return _cached_network(spec, hidden_sizes, name)
+
+
+# One Network object per (spec, sizes, name): jitted learners and actors take the network as a
+# static argument, so equal networks built twice (a resumed run, a population of learners, the
+# next PSRO iteration) share their compilations instead of recompiling.
+@functools.lru_cache(maxsize=64)
+def _cached_network(spec: EnvSpec, hidden_sizes: tuple[int, ...], name: str) -> Network:
     obs_shape = tuple(int(d) for d in spec.obs_shape)
     num_slots, num_actions = spec.num_slots, spec.num_actions
     obs_size = spec.obs_size

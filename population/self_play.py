@@ -45,6 +45,8 @@ from detente.lib.checkpoint import (
 from detente.lib.metrics_logger import Logger
 
 CHECKPOINT_DIR = "checkpoint"
+# Module-level so every run in a process shares one compilation per network.
+_ACT = jax.jit(act, static_argnums=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +206,7 @@ def train_self_play(
         average = jax.device_put(average)
         first_update, env_steps = metadata["update"], metadata["env_steps"]
 
-    act_fn = jax.jit(act, static_argnums=0)
+    act_fn = _ACT
     seat_members = jnp.zeros((1, spec.num_players), jnp.int32)  # every seat: member 0
     learner_mask = np.ones((config.batch_size, spec.num_players), bool)
     returns = _EpisodeReturns(config.batch_size, spec.num_players)
