@@ -5,6 +5,7 @@ detente list                     # registered experiments
 detente games [--filter TEXT]    # registered games with their kind
 detente leaderboard POOL --game GAME --seed S --games-per-pair N --out DIR
 detente report RUN_DIR           # RUN_DIR/report.md with plots
+detente evaluate PAYOFFS.json [--out DIR] [--json]   # every meta-game evaluator on a table
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from detente.experiments.leaderboard_command import add_leaderboard_parser, run_
 from detente.experiments.overrides import apply_overrides, config_to_dict
 from detente.experiments.registry import EXPERIMENTS, default_run_dir, get_experiment
 from detente.experiments.render_command import add_render_parser, run_render
-from detente.experiments.report import add_report_parser, run_report
+from detente.experiments.report import (
+    add_evaluate_parser,
+    add_report_parser,
+    run_evaluate,
+    run_report,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     add_render_parser(commands)
     add_leaderboard_parser(commands)
     add_report_parser(commands)
+    add_evaluate_parser(commands)
     return parser
 
 
@@ -104,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_leaderboard_command(args)
         if args.command == "report":
             return run_report(args)
+        if args.command == "evaluate":
+            return run_evaluate(args)
     except ValueError as error:  # bad input: a clear message, no traceback
         print(f"detente: error: {error}", file=sys.stderr)
         return 2

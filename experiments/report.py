@@ -9,9 +9,15 @@ What is read (all optional, found anywhere under RUN_DIR; docs/reports.md has th
   "kind": "payoff" | "win_rate"}`; row i column j is member i's mean payoff (or win rate, draws
   half) against member j. It gives a heatmap, the Nash-clustering "spinning top" and an
   alpha-rank summary (`detente.lib.meta_game`).
+  It may also hold an N-player meta-game (`seat_members`, `meta_game`); a PSRO run's
+  `checkpoint/payoffs.json` (the PayoffStore) is read with its `state.json`. Both give the
+  full strategy-cycle table and alpha-rank response graphs (`detente.lib.meta_game.analysis`).
+* `results.json` of a PSRO run (an object with `rows`): the per-iteration NashConv table.
 * `leaderboard.json` (`detente leaderboard`): the table and a ratings-with-intervals plot.
 * `approx_exploitability.json` (`ApproxExploitability.to_json`): the NashConv lower bound and the
   best responses' learning curves.
+
+`detente evaluate PAYOFFS.json [--out DIR] [--json]` runs the same evaluators on one file.
 
 Output: RUN_DIR/report.md and RUN_DIR/report/*.png (matplotlib, Agg backend). A malformed input
 file raises `ValueError` naming the file and the problem; report.md is then not (re)written.
@@ -21,28 +27,37 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import os
 import pathlib
+import sys
 from typing import Any
 
 import numpy as np
 
 from detente.lib.meta_game import (
-    alpha_rank,
+    analyse_meta_game,
+    analyse_population,
     antisymmetrize,
-    hodge_decomposition,
-    nash_clustering,
+    response_graph,
     win_rate_to_antisymmetric,
 )
 
 __all__ = [
     "PAYOFFS_FILE",
+    "PayoffData",
+    "add_evaluate_parser",
     "add_report_parser",
+    "evaluate_payoffs",
+    "load_payoffs",
+    "payoffs_markdown",
     "read_metrics_csv",
     "read_payoffs",
+    "run_evaluate",
     "run_report",
+    "write_evaluation",
     "write_report",
 ]
 
@@ -110,6 +125,16 @@ def read_payoffs(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.nda
     data = _read_json(path)
     if not isinstance(data, dict) or "members" not in data or "payoffs" not in data:
         raise ValueError(f"{path}: expected an object with 'members' and 'payoffs'")
+    return _parse_table(path, data)
+
+
+def _parse_table(path: pathlib.Path, data: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
+    for key in ("members", "payoffs"):
+        if key not in data:
+            raise ValueError(
+                f"{path}: {key!r} is missing; a population table needs 'members' (S ids) and "
+                "'payoffs' (an S x S matrix)"
+            )
     members = data["members"]
     kind = data.get("kind", "payoff")
     if kind not in _PAYOFF_KINDS:
@@ -168,8 +193,13 @@ def _plot_metrics(columns: dict[str, np.ndarray], title: str, out: pathlib.Path)
         panels.append(("losses", losses, False))
     if returns:
         panels.append(("episode return", returns, False))
-    if "nash_conv" in columns and np.any(np.isfinite(columns["nash_conv"])):
-        panels.append(("NashConv (exact)", ["nash_conv"], True))
+    conv = [
+        k
+        for k in ("nash_conv", "meta_nash_conv")
+        if k in columns and np.any(np.isfinite(columns[k]))
+    ]
+    if conv:
+        panels.append(("NashConv", conv, True))
     if "entropy" in columns:
         panels.append(("policy entropy", ["entropy"], False))
     if not panels:
@@ -181,8 +211,9 @@ def _plot_metrics(columns: dict[str, np.ndarray], title: str, out: pathlib.Path)
             finite = np.isfinite(columns[key])
             ax.plot(step[finite], columns[key][finite], marker=".", label=key)
         ax.set_title(name)
-        ax.set_xlabel("update")
-        if log_scale and np.all(columns["nash_conv"][np.isfinite(columns["nash_conv"])] > 0):
+        ax.set_xlabel("iteration" if "iteration" in columns else "update")
+        values = np.concatenate([columns[k][np.isfinite(columns[k])] for k in keys])
+        if log_scale and values.size and np.all(values > 0):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
         if len(keys) > 1:
@@ -226,8 +257,13 @@ def _results_section(root: pathlib.Path) -> list[str]:
     if not path.is_file():
         return []
     rows = _read_json(path)
+    if isinstance(rows, dict) and "rows" in rows:
+        return _psro_results(path, rows)
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: expected a list of result rows (objects)")
+        raise ValueError(
+            f"{path}: expected a list of result rows (the quickstart) or an object with "
+            "'rows' (a PSRO run)"
+        )
     lines = [
         "## Results (exact NashConv)",
         "",
@@ -245,76 +281,595 @@ def _results_section(root: pathlib.Path) -> list[str]:
     return lines + [""]
 
 
+@dataclasses.dataclass(frozen=True)
+class PayoffData:
+    """A validated `payoffs.json` (or a population run's payoff store).
+
+    Attributes:
+      path: the file read.
+      source: how it was read ("payoffs.json", or "payoff store" with its state file).
+      members: S member ids of the population table, or None (no table).
+      table: float [S, S] as written, or None.
+      antisymmetric: float [S, S], the table's antisymmetric form, or None.
+      kind: "payoff" or "win_rate".
+      seat_members: N lists of member ids of the N-player meta-game, or None.
+      meta_game: float [N, S_1, ..., S_N], or None.
+      reduction: how the table came from a meta-game ("one_vs_rest", "paired"), or None.
+    """
+
+    path: pathlib.Path
+    source: str
+    members: list[str] | None
+    table: np.ndarray | None
+    antisymmetric: np.ndarray | None
+    kind: str
+    seat_members: list[list[str]] | None
+    meta_game: np.ndarray | None
+    reduction: str | None = None
+
+
+def _parse_meta_game(path: pathlib.Path, data: dict) -> tuple[list[list[str]], np.ndarray]:
+    seats = data.get("seat_members")
+    if "meta_game" not in data or seats is None:
+        missing = "meta_game" if "meta_game" not in data else "seat_members"
+        raise ValueError(
+            f"{path}: {missing!r} is missing; an N-player meta-game needs 'seat_members' (N "
+            "lists of member ids) and 'meta_game' ([N, S_1, ..., S_N] numbers)"
+        )
+    if (
+        not isinstance(seats, list)
+        or not seats
+        or not all(isinstance(ids, list) and ids for ids in seats)
+        or not all(isinstance(m, str) for ids in seats for m in ids)
+    ):
+        raise ValueError(f"{path}: 'seat_members' must be N non-empty lists of member ids")
+    for seat, ids in enumerate(seats):
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{path}: seat_members[{seat}] repeats a member id")
+    try:
+        tensor = np.array(data["meta_game"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{path}: 'meta_game' must be a regular nested list of numbers [N, S_1, ..., S_N]"
+        ) from None
+    shape = (len(seats),) + tuple(len(ids) for ids in seats)
+    if tensor.shape != shape:
+        raise ValueError(
+            f"{path}: 'meta_game' must have shape [N, S_1, ..., S_N] = {list(shape)} for the "
+            f"seat_members given, got {list(tensor.shape)}"
+        )
+    bad = np.argwhere(~np.isfinite(tensor))
+    if bad.size:
+        index = tuple(int(i) for i in bad[0])
+        profile = tuple(seats[p][i] for p, i in enumerate(index[1:]))
+        raise ValueError(
+            f"{path}: meta_game{list(index)} (player {index[0]}'s payoff at {profile}) is "
+            f"{tensor[index]}; every entry must be finite"
+        )
+    return seats, tensor
+
+
+def _store_to_report_json(path: pathlib.Path, data: dict) -> tuple[dict, str]:
+    """A PSRO/league payoff store (checkpoint/payoffs.json) as payoffs.json content."""
+    from detente.population.payoffs import PayoffStore
+
+    try:
+        store = PayoffStore.from_json(data)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    state_path = path.parent / "state.json"
+    source = "payoff store"
+    if state_path.is_file():
+        state = _read_json(state_path)
+        try:
+            populations = [list(ids) for ids in state["populations"]]
+            records = int(state["num_payoff_records"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{state_path}: not a population run state ({error})") from None
+        if records <= len(store):
+            store.truncate(records)  # drop what an interrupted iteration left behind
+        source = f"payoff store, populations from {state_path.name}"
+    else:  # no run state: every member that sat in a seat, in order of first appearance
+        populations = [
+            list(dict.fromkeys(r.members[seat] for r in store.records))
+            for seat in range(store.num_players)
+        ]
+    if len(populations) == 1:
+        populations = populations * store.num_players
+    if len(populations) != store.num_players:
+        raise ValueError(
+            f"{path}: {len(populations)} populations for a {store.num_players}-player store"
+        )
+    try:
+        return store.to_report_json(populations), source
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def load_payoffs(path: str | os.PathLike) -> PayoffData:
+    """Reads and validates a `payoffs.json`: a population table, a meta-game, or both.
+
+    Also accepts a population run's payoff store (`checkpoint/payoffs.json` of `detente run
+    psro`; format_version and records), read with the member lists of the `state.json` beside
+    it and exported with `PayoffStore.to_report_json`.
+
+    Returns:
+      A `PayoffData`.
+
+    Raises:
+      ValueError: naming the file and the problem (missing keys, mismatched shapes,
+        non-finite payoffs, duplicate ids, an unknown kind, a profile never played).
+    """
+    path = pathlib.Path(path)
+    data = _read_json(path)
+    source = "payoffs.json"
+    if isinstance(data, dict) and "records" in data and "format_version" in data:
+        data, source = _store_to_report_json(path, data)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    has_table = "members" in data or "payoffs" in data
+    has_meta = "meta_game" in data or "seat_members" in data
+    if not has_table and not has_meta:
+        raise ValueError(
+            f"{path}: expected 'members' and 'payoffs' (a population table [S, S]) and/or "
+            "'seat_members' and 'meta_game' (an N-player meta-game); see docs/reports.md"
+        )
+    members = table = antisymmetric = seats = tensor = None
+    if has_table:
+        members, table, antisymmetric = _parse_table(path, data)
+    if has_meta:
+        seats, tensor = _parse_meta_game(path, data)
+    return PayoffData(
+        path=path,
+        source=source,
+        members=members,
+        table=table,
+        antisymmetric=antisymmetric,
+        kind=data.get("kind", "payoff"),
+        seat_members=seats,
+        meta_game=tensor,
+        reduction=data.get("table") if isinstance(data.get("table"), str) else None,
+    )
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _floats(values: Any, digits: int = 6) -> Any:
+    return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
+
+
+def evaluate_payoffs(data: PayoffData, *, melo_steps: int = 2000) -> dict[str, Any]:
+    """Every evaluator of `detente.lib.meta_game` on a payoff file, as a JSON-able dict.
+
+    The population table (if any) gets `analyse_population` (Hodge shares, intransitive
+    triples, Nash clustering and RPP, effective diversity, Nash averaging, single-population
+    alpha-rank, Elo/mElo2 fit errors, meta NashConv of the maximum-entropy Nash); the
+    N-player meta-game (if any) gets `analyse_meta_game` (multi-population alpha-rank,
+    NashConv of uniform / alpha-rank / maximum-entropy Nash, CCE gap of the maximum-Gini CCE).
+
+    Args:
+      data: from `load_payoffs`.
+      melo_steps: Adam steps of each mElo fit.
+
+    Returns:
+      {"population": {...} or None, "meta_game": {...} or None}, plus the analysis objects
+      under "_population" / "_meta_game" (not JSON; dropped by `write_evaluation`).
+    """
+    result: dict[str, Any] = {"population": None, "meta_game": None}
+    if data.antisymmetric is not None:
+        analysis = analyse_population(data.antisymmetric, kind=data.kind, melo_steps=melo_steps)
+        members = data.members
+        result["_population"] = analysis
+        result["population"] = {
+            "members": members,
+            "kind": data.kind,
+            "hodge": {
+                "transitive_fraction": round(analysis.transitive_fraction, 6),
+                "cyclic_fraction": round(analysis.cyclic_fraction, 6),
+                "ratings": _floats(analysis.hodge_ratings),
+            },
+            "intransitive_triples": {
+                "count": analysis.triples,
+                "total": analysis.triples_total,
+                "fraction": round(analysis.triples_fraction, 6),
+            },
+            "nash_clustering": {
+                "sizes": analysis.cluster_sizes.tolist(),
+                "layers": [[members[i] for i in layer] for layer in analysis.cluster_layers],
+                "rpp_to_next": _floats(analysis.rpp_to_next),
+            },
+            "effective_diversity": round(analysis.effective_diversity, 6),
+            "nash_averaging": {
+                "nash": _floats(analysis.nash),
+                "ratings": _floats(analysis.nash_ratings),
+            },
+            "max_entropy_nash_conv": round(analysis.nash_conv, 9),
+            "alpha_rank": {"model": "single_population", "mass": _floats(analysis.alpha_rank)},
+            "melo": {
+                "elo_rmse": round(analysis.elo_rmse, 6),
+                "melo2_rmse": round(analysis.melo2_rmse, 6),
+                "elo_log_loss": round(analysis.elo_log_loss, 6),
+                "melo2_log_loss": round(analysis.melo2_log_loss, 6),
+            },
+        }
+    if data.meta_game is not None:
+        meta = analyse_meta_game(data.meta_game)
+        result["_meta_game"] = meta
+        result["meta_game"] = {
+            "seat_members": data.seat_members,
+            "constant_sum": meta.constant_sum,
+            "alpha_rank": [_floats(m) for m in meta.alpha_rank],
+            "uniform_nash_conv": round(meta.uniform_nash_conv, 6),
+            "alpha_rank_nash_conv": round(meta.alpha_rank_nash_conv, 6),
+            "max_entropy_nash": (
+                [_floats(x) for x in meta.max_entropy_nash] if meta.max_entropy_nash else None
+            ),
+            "max_entropy_nash_conv": (
+                None if meta.max_entropy_nash_conv is None else round(meta.max_entropy_nash_conv, 9)
+            ),
+            "max_gini_cce_gap": (
+                None if meta.max_gini_cce_gap is None else round(meta.max_gini_cce_gap, 9)
+            ),
+            "max_gini_cce_marginals": (
+                [_floats(x) for x in meta.max_gini_cce_marginals]
+                if meta.max_gini_cce_marginals is not None
+                else None
+            ),
+            "uniform_cce_gap": round(meta.uniform_cce_gap, 6),
+            "notes": list(meta.notes),
+        }
+    return result
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def _short(label: str, width: int = 18) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def _plot_heatmap(data: PayoffData, out: pathlib.Path) -> None:
+    plt = _pyplot()
+    members, antisymmetric = data.members, data.antisymmetric
+    size = len(members)
+    side = min(12.0, 2.5 + 0.45 * size)
+    fig, ax = plt.subplots(figsize=(side + 1.0, side))
+    bound = float(np.max(np.abs(antisymmetric))) or 1.0
+    image = ax.imshow(antisymmetric, cmap="RdBu", vmin=-bound, vmax=bound)
+    labels = [_short(m) for m in members]
+    ax.set_xticks(range(size), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(size), labels, fontsize=7)
+    if size <= 12:
+        for i, j in np.ndindex(size, size):
+            value = antisymmetric[i, j]
+            ax.text(
+                j,
+                i,
+                f"{value:+.2f}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if abs(value) > 0.6 * bound else "black",
+            )
+    ax.set_xlabel("column member")
+    ax.set_ylabel("row member")
+    what = "win rate - 1/2" if data.kind == "win_rate" else "(M - M^T) / 2"
+    ax.set_title(f"row's advantage over column: {what}", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def _plot_spinning_top(analysis, members: list[str], out: pathlib.Path) -> None:
+    plt = _pyplot()
+    sizes = analysis.cluster_sizes
+    layers = np.arange(len(sizes))
+    fig, ax = plt.subplots(figsize=(6.0, 1.2 + 0.45 * len(sizes)))
+    ax.barh(layers, sizes, left=-sizes / 2.0, color="tab:blue", height=0.8)
+    ax.invert_yaxis()  # strongest layer on top
+    ax.set_yticks(layers, [f"layer {i + 1}" for i in layers], fontsize=8)
+    for layer, size_ in zip(layers, sizes, strict=True):
+        ax.text(0, layer, str(int(size_)), ha="center", va="center", color="white", fontsize=8)
+        names = ", ".join(_short(members[i], 16) for i in analysis.cluster_layers[layer][:4])
+        more = len(analysis.cluster_layers[layer]) - 4
+        ax.text(
+            sizes.max() / 2.0 + 0.2,
+            layer,
+            names + (f" +{more}" if more > 0 else ""),
+            va="center",
+            fontsize=7,
+            color="dimgray",
+        )
+    ax.set_xlim(-sizes.max() / 2.0 - 0.5, sizes.max() / 2.0 + 0.2 + 0.3 * sizes.max() + 2.5)
+    ax.set_xticks([])
+    ax.set_xlabel("layer width = members in the Nash cluster (the spinning-top profile)")
+    ax.set_title(
+        f"Nash clustering: {len(sizes)} layers; Hodge cyclic share "
+        f"{analysis.cyclic_fraction:.2f}, transitive {analysis.transitive_fraction:.2f}",
+        fontsize=9,
+    )
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def _plot_response_graph(
+    graph, labels: list[str], title: str, out: pathlib.Path, max_nodes: int = 16
+) -> None:
+    """Nodes on a circle (area ~ stationary mass), arrows = transitions above neutral drift."""
+    plt = _pyplot()
+    from matplotlib.patches import FancyArrowPatch
+
+    keep = np.sort(np.argsort(-graph.mass, kind="stable")[: min(max_nodes, graph.mass.size)])
+    position = {}
+    count = keep.size
+    for slot, node in enumerate(keep):
+        angle = np.pi / 2 - 2 * np.pi * slot / count
+        position[int(node)] = (np.cos(angle), np.sin(angle)) if count > 1 else (0.0, 0.0)
+    fig, ax = plt.subplots(figsize=(6.6, 6.6))
+    top_weight = float(graph.weights.max()) if graph.weights.size else 1.0
+    radius = {int(n): 0.05 + 0.16 * np.sqrt(graph.mass[n]) for n in keep}
+    for s, t, w in zip(graph.sources, graph.targets, graph.weights, strict=True):
+        if int(s) not in position or int(t) not in position:
+            continue
+        arrow = FancyArrowPatch(
+            position[int(s)],
+            position[int(t)],
+            arrowstyle="-|>",
+            mutation_scale=12,
+            connectionstyle="arc3,rad=0.12",
+            color="tab:gray",
+            alpha=max(0.35, min(1.0, 40.0 / max(1, graph.weights.size)))
+            * (0.4 + 0.6 * float(w) / top_weight),
+            linewidth=0.5 + 1.5 * float(w) / top_weight,
+            shrinkA=72 * radius[int(s)] * 6.6 / 2.9,
+            shrinkB=72 * radius[int(t)] * 6.6 / 2.9,
+            zorder=1,
+        )
+        ax.add_patch(arrow)
+    cmap = plt.get_cmap("viridis")
+    peak = float(graph.mass.max()) or 1.0
+    for node in keep:
+        x, y = position[int(node)]
+        circle = plt.Circle(
+            (x, y),
+            radius[int(node)],
+            color=cmap(graph.mass[node] / peak),
+            zorder=2,
+            ec="black",
+            lw=0.5,
+        )
+        ax.add_patch(circle)
+        ax.text(
+            x * (1.17 + radius[int(node)]),
+            y * (1.17 + radius[int(node)]),
+            f"{_short(labels[node], 22)}\n{graph.mass[node]:.3f}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            zorder=3,
+        )
+    ax.set_xlim(-1.6, 1.6)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    hidden = graph.mass.size - keep.size
+    note = f" ({hidden} lighter nodes not drawn)" if hidden > 0 else ""
+    ax.set_title(
+        f"{title}{note}\nnode area = stationary mass; arrow = move favoured by selection\n"
+        f"(transition probability > {graph.threshold:.2g}, darker = likelier)",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- markdown
+
+
+def _top(labels: list[str], mass: np.ndarray, extra: np.ndarray, limit: int = 10) -> list[str]:
+    lines = ["| member | alpha-rank mass | Nash-averaging rating |", "| --- | ---: | ---: |"]
+    for i in np.argsort(-mass, kind="stable")[: min(len(labels), limit)]:
+        lines.append(f"| {labels[i]} | {mass[i]:.3f} | {extra[i]:+.3f} |")
+    return lines
+
+
+def payoffs_markdown(
+    data: PayoffData,
+    evaluation: dict[str, Any],
+    plots: pathlib.Path | None,
+    root: pathlib.Path,
+    slug: str,
+) -> list[str]:
+    """The Markdown (and, when `plots` is given, the PNGs) of one payoff file's evaluation.
+
+    Args:
+      data: from `load_payoffs`.
+      evaluation: from `evaluate_payoffs(data)`.
+      plots: directory for the PNGs, or None for text only.
+      root: image links are relative to it.
+      slug: distinguishes this file's image names.
+
+    Returns:
+      Markdown lines.
+    """
+    lines: list[str] = []
+    population = evaluation.get("_population")
+    if population is not None:
+        members = data.members
+        p = evaluation["population"]
+        how = {
+            "one_vs_rest": "one-versus-the-rest over seats",
+            "paired": "member k = the k-th member of every population, seat-averaged",
+        }.get(data.reduction or "", "row versus column")
+        lines += [
+            f"**Population table** ({len(members)} members, {data.kind}; {how}):",
+            "",
+        ]
+        if plots is not None:
+            heatmap = plots / f"payoffs_{slug}.png"
+            top = plots / f"spinning_top_{slug}.png"
+            graph_png = plots / f"response_graph_{slug}.png"
+            _plot_heatmap(data, heatmap)
+            _plot_spinning_top(population, members, top)
+            graph = response_graph(population.ranking)
+            _plot_response_graph(graph, members, "alpha-rank (single population)", graph_png)
+            lines += [
+                f"![payoff heatmap]({_rel(heatmap, root)}) ![spinning top]({_rel(top, root)})",
+                "",
+                f"![alpha-rank response graph]({_rel(graph_png, root)})",
+                "",
+            ]
+        triples = p["intransitive_triples"]
+        clustering = p["nash_clustering"]
+        lines += [
+            "| measure | value |",
+            "| --- | --- |",
+            f"| Hodge transitive / cyclic share | {p['hodge']['transitive_fraction']:.3f} / "
+            f"{p['hodge']['cyclic_fraction']:.3f} |",
+            f"| intransitive triples | {triples['count']} of {triples['total']} "
+            f"({triples['fraction']:.3f}) |",
+            f"| Nash clustering layer sizes (spinning top) | {clustering['sizes']} |",
+            f"| RPP of layer l vs l + 1 | {[round(x, 3) for x in clustering['rpp_to_next']]} |",
+            f"| effective diversity | {p['effective_diversity']:.4f} |",
+            f"| meta NashConv of the max-entropy Nash | {p['max_entropy_nash_conv']:.2e} |",
+            f"| Elo / mElo2 fit RMSE | {p['melo']['elo_rmse']:.4f} / "
+            f"{p['melo']['melo2_rmse']:.4f} |",
+            "",
+            "Nash clustering: layer 1: " + ", ".join(clustering["layers"][0]) + ".",
+            "",
+            "Alpha-rank (single population, alpha 100, m 50) and Nash averaging (ratings A p at "
+            "the maximum-entropy Nash p):",
+            "",
+        ]
+        lines += _top(members, population.alpha_rank, population.nash_ratings) + [""]
+    meta = evaluation.get("_meta_game")
+    if meta is not None:
+        m = evaluation["meta_game"]
+        seats = data.seat_members
+        shape = "x".join(str(len(ids)) for ids in seats)
+        lines += [f"**{len(seats)}-player meta-game** ({shape} profiles):", ""]
+        if plots is not None:
+            graph = response_graph(meta.ranking)
+            labels = [
+                "(" + ", ".join(_short(seats[p][i], 10) for p, i in enumerate(profile)) + ")"
+                for profile in graph.profiles
+            ]
+            suffix = "_profiles" if population is not None else ""
+            graph_png = plots / f"response_graph{suffix}_{slug}.png"
+            _plot_response_graph(graph, labels, "alpha-rank (one population per player)", graph_png)
+            lines += [f"![alpha-rank response graph, profiles]({_rel(graph_png, root)})", ""]
+
+        def _num(value: float | None, spec: str = ".4f") -> str:
+            return "n/a" if value is None else format(value, spec)
+
+        lines += [
+            "| measure | value |",
+            "| --- | --- |",
+            f"| constant-sum | {m['constant_sum']} |",
+            f"| meta NashConv: uniform | {m['uniform_nash_conv']:.4f} |",
+            f"| meta NashConv: alpha-rank marginals | {m['alpha_rank_nash_conv']:.4f} |",
+            f"| meta NashConv: max-entropy Nash | {_num(m['max_entropy_nash_conv'], '.2e')} |",
+            f"| CCE gap: uniform joint | {m['uniform_cce_gap']:.4f} |",
+            f"| CCE gap: max-Gini CCE | {_num(m['max_gini_cce_gap'], '.2e')} |",
+            "",
+        ]
+        for player, (ids, mass) in enumerate(zip(seats, meta.alpha_rank, strict=True)):
+            best = np.argsort(-mass, kind="stable")[:5]
+            lines.append(
+                f"Player {player} alpha-rank mass: "
+                + ", ".join(f"{ids[i]} {mass[i]:.3f}" for i in best)
+                + ("" if len(ids) <= 5 else ", ...")
+            )
+        lines += [""] + [f"Note: {note}." for note in meta.notes] + ([""] if meta.notes else [])
+    return lines
+
+
 def _payoffs_section(root: pathlib.Path, plots: pathlib.Path) -> list[str]:
-    candidates = sorted(root.rglob(PAYOFFS_FILE))
+    candidates = [p for p in sorted(root.rglob(PAYOFFS_FILE)) if plots not in p.parents]
     if not candidates:
         return []
     lines = ["## Population meta-game", ""]
-    plt = _pyplot()
     for path in candidates:
-        members, table, antisymmetric = read_payoffs(path)
-        slug = _slug(path, root)
-        size = len(members)
-        lines += [f"### {_rel(path, root)} ({size} members)", ""]
-
-        fig, ax = plt.subplots(figsize=(1.0 + 0.5 * size, 0.8 + 0.5 * size))
-        bound = float(np.max(np.abs(antisymmetric))) or 1.0
-        image = ax.imshow(antisymmetric, cmap="RdBu", vmin=-bound, vmax=bound)
-        ax.set_xticks(range(size), members, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(size), members, fontsize=7)
-        ax.set_xlabel("column member")
-        ax.set_ylabel("row member")
-        ax.set_title("row's advantage (antisymmetric part)", fontsize=9)
-        fig.colorbar(image, ax=ax, fraction=0.046)
-        fig.tight_layout()
-        heatmap = plots / f"payoffs_{slug}.png"
-        fig.savefig(heatmap, dpi=100)
-        plt.close(fig)
-
-        hodge = hodge_decomposition(antisymmetric)
-        clusters = nash_clustering(antisymmetric)
-        fig, ax = plt.subplots(figsize=(5, 0.6 + 0.45 * len(clusters.sizes)))
-        layers = np.arange(len(clusters.sizes))
-        ax.barh(layers, clusters.sizes, left=-clusters.sizes / 2.0, color="tab:blue")
-        ax.invert_yaxis()  # strongest layer on top
-        ax.set_yticks(layers, [f"layer {i + 1}" for i in layers])
-        for layer, size_ in zip(layers, clusters.sizes, strict=True):
-            ax.text(0, layer, str(int(size_)), ha="center", va="center", color="white")
-        ax.set_xticks([])
-        ax.set_xlabel("layer width = members in the layer (the spinning-top profile)")
-        ax.set_title(f"Nash clustering; cyclic fraction {hodge.cyclic_fraction:.2f}", fontsize=9)
-        fig.tight_layout()
-        top = plots / f"spinning_top_{slug}.png"
-        fig.savefig(top, dpi=100)
-        plt.close(fig)
-
-        lines += [
-            f"![payoff heatmap]({_rel(heatmap, root)}) ![spinning top]({_rel(top, root)})",
-            "",
-            f"Hodge decomposition: transitive fraction {hodge.transitive_fraction:.3f}, cyclic "
-            f"fraction {hodge.cyclic_fraction:.3f}. Nash clustering: {len(clusters.sizes)} "
-            f"layers of sizes {clusters.sizes.tolist()}; layer 1: "
-            + ", ".join(members[i] for i in clusters.layers[0])
-            + ".",
-            "",
-        ]
-        # Two-population alpha-rank of the symmetric game: player 2's payoff in (i, j) is
-        # M[j, i] (the column member's payoff against the row member).
-        try:
-            ranking = alpha_rank(np.stack([antisymmetric, antisymmetric.T]))
-            mass = ranking.marginals[0]
-            lines += [
-                "Alpha-rank (alpha 100, population 50), row-player marginal mass:",
-                "",
-                "| member | mass | mean advantage |",
-                "| --- | ---: | ---: |",
-            ]
-            for i in np.argsort(-mass, kind="stable")[: min(size, 10)]:
-                lines.append(f"| {members[i]} | {mass[i]:.3f} | {hodge.ratings[i]:+.3f} |")
-            lines.append("")
-        except ValueError as error:
-            lines += [f"Alpha-rank: not available ({error}).", ""]
+        data = load_payoffs(path)
+        lines += [f"### {_rel(path, root)} ({data.source})", ""]
+        lines += payoffs_markdown(data, evaluate_payoffs(data), plots, root, _slug(path, root))
     return lines
+
+
+def write_evaluation(
+    payoffs_path: str | os.PathLike, out_dir: str | os.PathLike | None = None
+) -> tuple[str, dict[str, Any]]:
+    """`detente evaluate`: every evaluator on one payoff file.
+
+    Args:
+      payoffs_path: a `payoffs.json` (or a population run's payoff store).
+      out_dir: if given, writes `evaluation.md`, `evaluation.json` and PNGs (heatmap,
+        spinning top, response graph) there.
+
+    Returns:
+      (the Markdown text, the JSON-able evaluation).
+
+    Raises:
+      ValueError: a malformed file (the message names it and the problem).
+    """
+    data = load_payoffs(payoffs_path)
+    evaluation = evaluate_payoffs(data)
+    public = {k: v for k, v in evaluation.items() if not k.startswith("_")}
+    public["source"] = str(data.path)
+    root = pathlib.Path(out_dir) if out_dir is not None else None
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+    lines = [f"# Evaluation: {data.path.name} ({data.source})", ""]
+    lines += payoffs_markdown(data, evaluation, root, root or pathlib.Path("."), "evaluation")
+    text = "\n".join(lines).rstrip() + "\n"
+    if root is not None:
+        (root / "evaluation.md").write_text(text, encoding="utf-8")
+        (root / "evaluation.json").write_text(
+            json.dumps(public, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    return text, public
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None or not math.isfinite(float(value)) else f"{float(value):.4f}"
+
+
+def _psro_results(path: pathlib.Path, data: dict) -> list[str]:
+    """The per-iteration table and final meta-strategies of a PSRO run's results.json."""
+    rows = data["rows"]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: 'rows' must be a list of iteration rows (objects)")
+    lines = [
+        f"## PSRO on {data.get('game', '?')}",
+        "",
+        "| iteration | members | NashConv (exact) | meta NashConv | s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        try:
+            lines.append(
+                f"| {int(row['iteration'])} | {int(row['population_size'])} | "
+                f"{_cell(row.get('nash_conv'))} | {_cell(row.get('meta_nash_conv'))} | "
+                f"{float(row.get('seconds') or 0.0):.1f} |"
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: a row lacks a field or has a bad value ({error})") from None
+    final = data.get("final_meta_strategies")
+    populations = data.get("populations")
+    if isinstance(final, list) and isinstance(populations, list):
+        lines += ["", "Final meta-strategies:", ""]
+        for index, (ids, sigma) in enumerate(zip(populations, final, strict=False)):
+            lines.append(
+                f"- population {index}: "
+                + ", ".join(f"{m} {float(p):.3f}" for m, p in zip(ids, sigma, strict=False))
+            )
+    return lines + [""]
 
 
 def _leaderboard_section(root: pathlib.Path, plots: pathlib.Path) -> list[str]:
@@ -456,4 +1011,30 @@ def run_report(args: argparse.Namespace) -> int:
     """Runs `detente report`; returns the exit status."""
     path = write_report(args.run_dir)
     print(f"report written to {path}")
+    return 0
+
+
+def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
+    """Adds the `evaluate` subcommand (every evaluator on one payoff file)."""
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="strategy-cycle and equilibrium analysis of a payoffs.json",
+        description="Every lib.meta_game evaluator on a payoff table; see docs/reports.md.",
+    )
+    evaluate.add_argument("payoffs", help="a payoffs.json (or a run's checkpoint/payoffs.json)")
+    evaluate.add_argument(
+        "--out", default=None, help="write evaluation.md, evaluation.json and plots here"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    return evaluate
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Runs `detente evaluate`; returns the exit status."""
+    text, public = write_evaluation(args.payoffs, args.out)
+    print(json.dumps(public, indent=1, sort_keys=True) if args.json else text, end="")
+    if args.json:
+        print()
+    if args.out:
+        print(f"evaluation written to {args.out}", file=sys.stderr)
     return 0

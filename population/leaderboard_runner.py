@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -50,11 +51,13 @@ from detente.games import load
 from detente.lib import OpenSpielEnv, content_hash, env_spec_for
 from detente.lib.checkpoint import CheckpointError, load_checkpoint, load_metadata, save_checkpoint
 from detente.lib.leaderboard import Ratings, rate
+from detente.population.members import INDEX_FILE, Population
 
 __all__ = [
     "LEADERBOARD_JSON",
     "LEADERBOARD_MD",
     "MATCH_LOG",
+    "PAYOFFS_JSON",
     "POOL_MANIFEST",
     "UNIFORM_RANDOM",
     "LeaderboardResult",
@@ -63,6 +66,7 @@ __all__ = [
     "PoolMember",
     "load_pool",
     "make_schedule",
+    "pairwise_win_rates",
     "network_member",
     "play_match",
     "run_leaderboard",
@@ -75,6 +79,7 @@ POOL_MANIFEST = "pool.json"
 MATCH_LOG = "matches.jsonl"
 LEADERBOARD_JSON = "leaderboard.json"
 LEADERBOARD_MD = "leaderboard.md"
+PAYOFFS_JSON = "payoffs.json"  # pairwise win rates, the format `detente report`/`evaluate` read
 UNIFORM_RANDOM = "uniform_random"
 NETWORK = "network"
 _KINDS = (NETWORK, UNIFORM_RANDOM)
@@ -267,15 +272,75 @@ def _load_params(directory: pathlib.Path, spec, member_id: str) -> tuple[Any, tu
     return jax.tree.map(np.asarray, params), hidden_sizes
 
 
-def load_pool(path: str | os.PathLike, game: str | pyspiel.Game) -> Pool:
+def _population_directory(path: pathlib.Path) -> pathlib.Path | None:
+    """The saved `Population` at `path`, or in a run directory's checkpoint, if any."""
+    for candidate in (path, path / "population", path / "checkpoint" / "population"):
+        if (candidate / INDEX_FILE).is_file():
+            return candidate
+    return None
+
+
+def _population_hidden_sizes(directory: pathlib.Path, member_id: str) -> tuple[int, ...]:
+    """A population's MLP widths from the run state saved beside it (PSRO, league)."""
+    state = directory.parent / "state.json"
+    try:
+        config = json.loads(state.read_text())["config"]
+        return tuple(int(h) for h in config["hidden_sizes"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"population {str(directory)!r}: cannot tell the members' network (no run state "
+            f"with config.hidden_sizes at {str(state)!r}); pass hidden_sizes= to load_pool "
+            f"(member {member_id!r})"
+        ) from None
+
+
+def _load_population(
+    directory: pathlib.Path, spec, hidden_sizes: Sequence[int] | None
+) -> tuple[PoolMember, ...]:
+    """Every member of a saved `Population` (population/members.py), hashes verified."""
+    try:
+        index = json.loads((directory / INDEX_FILE).read_text())
+        first = index["members"][0]["id"]
+    except (OSError, json.JSONDecodeError, KeyError, IndexError, TypeError):
+        raise ValueError(
+            f"population {str(directory)!r}: unreadable or empty {INDEX_FILE}"
+        ) from None
+    sizes = (
+        tuple(int(h) for h in hidden_sizes)
+        if hidden_sizes is not None
+        else _population_hidden_sizes(directory, first)
+    )
+    template = _network(spec, sizes).init(jax.random.key(0))
+    try:
+        population = Population.load(directory, template)
+    except (CheckpointError, ValueError) as error:
+        raise ValueError(
+            f"population {str(directory)!r} cannot be loaded as {spec.name} members with "
+            f"hidden sizes {list(sizes)}: {error}"
+        ) from None
+    return tuple(
+        network_member(m.id, jax.tree.map(np.asarray, m.params), sizes) for m in population
+    )
+
+
+def load_pool(
+    path: str | os.PathLike,
+    game: str | pyspiel.Game,
+    *,
+    hidden_sizes: Sequence[int] | None = None,
+) -> Pool:
     """Loads a pool from a manifest or a directory, verifying every member's content hash.
 
     Args:
-      path: a manifest file (`pool.json`), a directory holding one, or a directory of
-        checkpoints (each sub-directory with a `metadata.json`, at depth 1 or 2; the member id
-        is the relative path, minus a final "checkpoint" component; a self-play run
-        directory itself is a pool of one, named after the directory).
+      path: a manifest file (`pool.json`), a directory holding one, a saved `Population`
+        (`population/members.py`: a directory with `index.json`, or a PSRO/league run
+        directory holding `checkpoint/population/`; member ids are the population's), or a
+        directory of checkpoints (each sub-directory with a `metadata.json`, at depth 1 or 2;
+        the member id is the relative path, minus a final "checkpoint" component; a self-play
+        run directory itself is a pool of one, named after the directory).
       game: the game the members play (their networks are built from its `EnvSpec`).
+      hidden_sizes: the MLP widths of a saved `Population`'s members (default: the
+        `config.hidden_sizes` of the run's `state.json` beside the population).
 
     Returns:
       The `Pool`, in manifest order (directory scans: sorted by id).
@@ -291,6 +356,9 @@ def load_pool(path: str | os.PathLike, game: str | pyspiel.Game) -> Pool:
         path = path / POOL_MANIFEST
     if path.is_file():
         return _load_manifest(path, spec)
+    population_dir = _population_directory(path) if path.is_dir() else None
+    if population_dir is not None:
+        return Pool(_load_population(population_dir, spec, hidden_sizes), str(path))
     if not path.is_dir():
         raise ValueError(f"pool {str(path)!r} is neither a manifest file nor a directory")
     found = sorted(
@@ -642,6 +710,59 @@ def _read_log(path: pathlib.Path, schedule: list[MatchSpec], pool: Pool) -> list
     return records
 
 
+def pairwise_win_rates(member_ids: Sequence[str], records: Sequence[dict]) -> dict:
+    """The match log as a `payoffs.json` win-rate table (docs/reports.md, docs/leaderboards.md).
+
+    Every game contributes one comparison per pair of seats held by different members (the
+    decomposition `rate` fits): 1 if a's return beats b's, 1/2 on a tie, 0 otherwise.
+    W[a, b] = a's mean score against b; pairs that never met get 1/2 with `games` 0 (listed in
+    `unmet`); the diagonal is 1/2. W + W^T = 1 holds exactly (W[b, a] is computed as
+    1 - W[a, b] after rounding to 6 digits).
+
+    Args:
+      member_ids: the S pool ids (table order).
+      records: match-log records (`members` per seat, `returns` [games][seats]).
+
+    Returns:
+      {"format", "kind": "win_rate", "members", "payoffs" [S, S], "games" [S, S], "unmet"}.
+    """
+    ids = list(member_ids)
+    position = {m: i for i, m in enumerate(ids)}
+    size = len(ids)
+    score = np.zeros((size, size))
+    games = np.zeros((size, size), np.int64)
+    for record in records:
+        seats = [position[m] for m in record["members"]]
+        for returns in record["returns"]:
+            for s, t in itertools.combinations(range(len(seats)), 2):
+                a, b = seats[s], seats[t]
+                if a == b:
+                    continue
+                outcome = (
+                    1.0 if returns[s] > returns[t] else 0.5 if returns[s] == returns[t] else 0.0
+                )
+                score[a, b] += outcome
+                score[b, a] += 1.0 - outcome
+                games[a, b] += 1
+                games[b, a] += 1
+    table = np.full((size, size), 0.5)
+    unmet = []
+    for a, b in itertools.combinations(range(size), 2):
+        if games[a, b]:
+            table[a, b] = round(float(score[a, b] / games[a, b]), 6) + 0.0
+            table[b, a] = round(1.0 - table[a, b], 6) + 0.0
+        else:
+            unmet.append([ids[a], ids[b]])
+    return {
+        "format": "detente.payoffs/1",
+        "kind": "win_rate",
+        "members": ids,
+        "payoffs": table.tolist(),
+        "games": games.tolist(),
+        "unmet": unmet,
+    }
+
+
 def _format_markdown(header: dict, rows: list[dict]) -> str:
     confidence = round(100 * header["confidence"])
     lines = [
@@ -807,4 +928,8 @@ def run_leaderboard(
         json.dumps({**header, "rows": rows}, indent=1, sort_keys=True) + "\n",
     )
     _write_text(out_dir / LEADERBOARD_MD, _format_markdown(header, rows))
+    _write_text(
+        out_dir / PAYOFFS_JSON,
+        json.dumps(pairwise_win_rates(pool.ids, records), indent=1, sort_keys=True) + "\n",
+    )
     return LeaderboardResult(ratings=ratings, schedule=schedule, played=played, out_dir=out_dir)

@@ -30,10 +30,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from detente.lib.meta_game import SymmetricReduction
+from detente.lib.meta_game import SymmetricReduction, symmetric_reduction
 from detente.population._io import read_json, write_json_atomic
 
 FORMAT_VERSION = 1
+REPORT_FORMAT = "detente.payoffs/1"  # the payoffs.json that `detente report`/`evaluate` read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,6 +365,47 @@ class PayoffStore:
             payoffs[player] = np.transpose(focal, np.argsort(order))
         return payoffs
 
+    # ----------------------------------------------------------------- report export
+    def to_report_json(self, seat_members: Sequence[Sequence[str]]) -> dict:
+        """The meta-game over `seat_members` in the `payoffs.json` format of docs/reports.md.
+
+        Always holds the N-player meta-game (`seat_members`, `meta_game` [N, S_1, ..., S_N],
+        `games` behind each entry). When every seat has the same number S of members it also
+        holds a population table [S, S] (`members`, `payoffs`, `kind="payoff"`): the
+        one-versus-the-rest reduction M[a, b] = (1/N) sum_i u_i(b, .., a at seat i, .., b)
+        (`lib.meta_game.symmetric_reduction`). With one population in every seat ("shared")
+        a member is one id; with per-player populations ("paired") member k is the k-th
+        member of every population (PSRO's iteration-k best responses), named by joining
+        their ids with "+".
+
+        Args:
+          seat_members: N lists of member ids, one per seat.
+
+        Returns:
+          A JSON-able dict.
+
+        Raises:
+          ValueError: a seat assignment of the product was never played (named).
+        """
+        table = self.payoff_tensor(seat_members)
+        seats = [list(ids) for ids in table.seat_members]
+        value = {
+            "format": REPORT_FORMAT,
+            "seat_members": seats,
+            "meta_game": table.payoffs.tolist(),
+            "games": table.counts.tolist(),
+        }
+        if self.num_players >= 2 and len({len(ids) for ids in seats}) == 1:
+            shared = all(ids == seats[0] for ids in seats)
+            members = seats[0] if shared else ["+".join(ids) for ids in zip(*seats, strict=True)]
+            value.update(
+                members=members,
+                payoffs=symmetric_reduction(table.payoffs).one_vs_rest.tolist(),
+                kind="payoff",
+                table="one_vs_rest" if shared else "paired",
+            )
+        return value
+
     # ------------------------------------------------------------------------ persistence
     def to_json(self) -> dict:
         """The store as a JSON-able dict."""
@@ -402,3 +444,14 @@ class PayoffStore:
     def load(cls, path: str | os.PathLike) -> PayoffStore:
         """Reads a store written by `save`."""
         return cls.from_json(read_json(path, "payoff store"))
+
+
+def write_payoffs_json(
+    path: str | os.PathLike, store: PayoffStore, seat_members: Sequence[Sequence[str]]
+) -> None:
+    """Writes `store.to_report_json(seat_members)` to `path` atomically (docs/reports.md).
+
+    Raises:
+      ValueError: a seat assignment of the product was never played (named).
+    """
+    write_json_atomic(path, store.to_report_json(seat_members))

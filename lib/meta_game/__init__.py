@@ -6,6 +6,16 @@ is float [S, S] (row member's payoff against column member). Definitions, formul
 are in docs/evaluators.md.
 """
 
+from detente.lib.meta_game.analysis import (
+    MetaGameAnalysis,
+    PopulationAnalysis,
+    ResponseGraph,
+    alpha_rank_single_population,
+    analyse_meta_game,
+    analyse_population,
+    response_graph,
+    win_probabilities_from_antisymmetric,
+)
 from detente.lib.meta_game.cycles import (
     Forgetting,
     HodgeDecomposition,
@@ -57,23 +67,29 @@ from detente.lib.meta_game.solvers import (
 )
 
 __all__ = [
-    "META_SOLVERS",
     "AlphaRankResult",
     "CorrelatedSolution",
     "Forgetting",
     "HodgeDecomposition",
     "IntransitiveTriples",
+    "META_SOLVERS",
+    "MetaGameAnalysis",
     "MetaNashConv",
     "MetaSolver",
     "MultidimensionalElo",
     "NashAveraging",
     "NashClustering",
+    "PopulationAnalysis",
     "RegretMatchingRun",
+    "ResponseGraph",
     "Robustness",
     "SymmetricReduction",
     "ZeroSumSolution",
     "alpha_rank",
     "alpha_rank_marginals",
+    "alpha_rank_single_population",
+    "analyse_meta_game",
+    "analyse_population",
     "antisymmetrize",
     "cce_deviation_gains",
     "cce_gap",
@@ -94,10 +110,12 @@ __all__ = [
     "regret_matching",
     "regret_matching_run",
     "relative_population_performance",
+    "response_graph",
     "robustness",
     "solve_zero_sum",
     "symmetric_reduction",
     "uniform",
+    "win_probabilities_from_antisymmetric",
     "win_rate_to_antisymmetric",
     "zero_sum_nash",
 ]

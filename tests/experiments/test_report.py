@@ -109,6 +109,7 @@ def test_report_of_a_quickstart_like_run(tmp_path, capsys):
         "curves_kuhn_poker.png",
         "leaderboard_leaderboard.png",
         "payoffs_run.png",
+        "response_graph_run.png",
         "spinning_top_run.png",
     ]
     for name in images:
