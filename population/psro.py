@@ -26,7 +26,6 @@ meta-solver (`population.fictitious_play`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -37,17 +36,24 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from detente.agents import Network, make_policy_value_network
+from detente.agents import Network
 from detente.games import load
 from detente.lib import CheckpointError, EnvSpec, env_spec_for
 from detente.lib.meta_game import META_SOLVERS, meta_nash_conv
 from detente.lib.metrics_logger import Logger
-from detente.population.matches import play_matches
-from detente.population.members import Member, Population
-from detente.population.opponent_training import (
-    OpponentTrainingConfig,
-    train_against_opponents,
+from detente.population.execution import (
+    Executor,
+    MatchTask,
+    Recipe,
+    TrainingTask,
+    cached_network,
+    executor_scope,
+    replay,
+    run_match_task,
+    run_training_task,
 )
+from detente.population.members import Member, Population
+from detente.population.opponent_training import OpponentTrainingConfig
 from detente.population.payoffs import MatchRecord, PayoffStore
 from detente.population.run_state import RunState, has_run, load_run, save_run
 from detente.population.tabular import TabularMembers
@@ -210,8 +216,15 @@ def _json_roundtrip(value: Any) -> Any:
 class _Run:
     """One PSRO run's moving parts; `run_psro` drives it."""
 
-    def __init__(self, config: PSROConfig, initial_params: Sequence[Any] | None):
+    def __init__(
+        self,
+        config: PSROConfig,
+        initial_params: Sequence[Any] | None,
+        executor: Executor | None = None,
+    ):
         self.config = config
+        self.executor = executor
+        self.recipe = Recipe(config.game, tuple(config.hidden_sizes), config.max_steps)
         self.game = load(config.game)
         self.spec = env_spec_for(self.game, max_steps=config.max_steps)
         self.num_players = self.spec.num_players
@@ -285,18 +298,20 @@ class _Run:
                 values = self.tabular.profile_values([population[m] for m in profile])
                 payoffs.add(MatchRecord.exact_values(profile, values))
             return
-        for chunk_index, start in enumerate(range(0, len(missing), _PROFILES_PER_BATCH)):
-            chunk = missing[start : start + _PROFILES_PER_BATCH]
-            seed = _seed(self.config.seed, 3, iteration, chunk_index)
-            for result in play_matches(
-                self.game,
-                self.network,
+        # One executor task per chunk of profiles; each chunk's seed is fixed here, so the
+        # records are the same whichever executor plays them.
+        tasks = [
+            MatchTask.create(
+                self.recipe,
                 population,
-                chunk,
+                missing[start : start + _PROFILES_PER_BATCH],
                 games_per_profile=self.config.games_per_profile,
-                seed=seed,
-                max_steps=self.config.max_steps,
-            ):
+                seed=_seed(self.config.seed, 3, iteration, chunk_index),
+            )
+            for chunk_index, start in enumerate(range(0, len(missing), _PROFILES_PER_BATCH))
+        ]
+        for results in self.executor.map(run_match_task, tasks):
+            for result in results:
                 payoffs.add(result.record())
 
     # ------------------------------------------------------------------ meta-game
@@ -336,11 +351,14 @@ class _Run:
         iteration: int,
         logger: Logger | None,
     ) -> list[Member]:
-        """Trains one best response per population against sigma; returns them (not added)."""
+        """Trains one best response per population against sigma; returns them (not added).
+
+        The learners are independent given sigma: they run as one executor task each.
+        """
         config = self.config
         seat_lists = self.seat_lists(populations)
         seat_sigmas = strategies * self.num_players if self.shared else strategies
-        new = []
+        tasks, parents, all_opponents = [], [], []
         for index in range(self.num_populations):
             if self.shared:
                 learner_seats = list(range(self.num_players))
@@ -359,46 +377,49 @@ class _Run:
                     }
                 )
             parent = populations[index][-1] if config.warm_start else None
-            seed = _seed(config.seed, 1, iteration, index)
-            result = train_against_opponents(
-                config.best_response,
-                game=self.game,
-                network=self.network,
-                population=population,
-                opponents=opponents,
-                learner_seats=learner_seats,
-                seed=seed,
-                initial_params=population[parent].params if parent is not None else None,
-                logger=logger,
-                log_step_offset=iteration * config.best_response.num_updates,
+            tasks.append(
+                TrainingTask.create(
+                    self.recipe,
+                    config.best_response,
+                    population,
+                    opponents=opponents,
+                    learner_seats=learner_seats,
+                    seed=_seed(config.seed, 1, iteration, index),
+                    initial_params=population[parent].params if parent is not None else None,
+                    log_step_offset=iteration * config.best_response.num_updates,
+                )
             )
+            parents.append(parent)
+            all_opponents.append(opponents)
+        new = []
+        outcomes = self.executor.map(run_training_task, tasks)
+        for index, (task, outcome) in enumerate(zip(tasks, outcomes, strict=True)):
+            replay(outcome.log, logger)
             new.append(
                 Member.create(
                     self.member_id(index, iteration + 1),
-                    result.params,
+                    outcome.params,
                     role="best_response",
-                    parent=parent,
+                    parent=parents[index],
                     step=config.best_response.num_updates,
                     metadata={
                         "iteration": iteration + 1,
                         "population": index,
-                        "seed": seed,
-                        "learner_return": result.mean_return
-                        if math.isfinite(result.mean_return)
+                        "seed": task.seed,
+                        "learner_return": outcome.mean_return
+                        if math.isfinite(outcome.mean_return)
                         else None,
-                        "opponents": opponents,
+                        "opponents": all_opponents[index],
                     },
                 )
             )
         return new
 
 
-@functools.lru_cache(maxsize=8)
 def _network(spec: EnvSpec, hidden_sizes: tuple[int, ...]) -> Network:
-    # The network is a static argument of the jitted PPO update and acting functions; reusing
-    # one object per (game, architecture) lets every run in a process share their compilation
-    # (building it is pure, so the cache changes no result).
-    return make_policy_value_network(spec, hidden_sizes=hidden_sizes)
+    # One cached object per (game, architecture) and process, shared with the executor's tasks
+    # (`execution.cached_network`), so in-process runs and tasks share compilations.
+    return cached_network(spec, tuple(hidden_sizes))
 
 
 def _clean(sigma: np.ndarray) -> np.ndarray:
@@ -414,6 +435,7 @@ def run_psro(
     learner_logger: Logger | None = None,
     initial_params: Sequence[Any] | None = None,
     on_iteration: Callable[[dict[str, float]], None] | None = None,
+    executor: Executor | str | None = None,
 ) -> PSROResult:
     """Runs PSRO; resumes from `run_dir`'s checkpoint if there is one.
 
@@ -425,6 +447,11 @@ def run_psro(
       initial_params: one parameter pytree per population for the initial members (default:
         fresh random initialisations); must match the network of `config.hidden_sizes`.
       on_iteration: called with every new iteration row (e.g. to print progress).
+      executor: where best responses and payoff-filling match batches run: None or
+        "inprocess" (this process), "ray", "auto", "ray://HOST:PORT", "HOST:PORT" (see
+        `population.execution.make_executor`), or an `Executor` (left open; the caller owns
+        it). The executor changes no result: the same config gives the same members (content
+        hashes), payoffs and rows with every executor.
 
     Returns:
       A `PSROResult`.
@@ -433,9 +460,25 @@ def run_psro(
       ValueError: a bad config, game or initial parameters.
       CheckpointError: the checkpoint in `run_dir` is corrupt or was written by a different
         config (anything but `iterations` differs).
+      ImportError: a Ray executor without Ray installed.
     """
+    with executor_scope(executor) as run_executor:
+        return _run_psro(
+            config, run_dir, logger, learner_logger, initial_params, on_iteration, run_executor
+        )
+
+
+def _run_psro(
+    config: PSROConfig,
+    run_dir: str | os.PathLike | None,
+    logger: Logger | None,
+    learner_logger: Logger | None,
+    initial_params: Sequence[Any] | None,
+    on_iteration: Callable[[dict[str, float]], None] | None,
+    executor: Executor,
+) -> PSROResult:
     start = time.perf_counter()
-    run = _Run(config, initial_params)
+    run = _Run(config, initial_params, executor)
     config_dict = _json_roundtrip(dataclasses.asdict(config))
     if has_run(run_dir):
         state, population, payoffs = load_run(run_dir, run.template)
