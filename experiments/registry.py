@@ -11,8 +11,10 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
+from detente.experiments.league_experiment import format_league, run_league_experiment
 from detente.experiments.psro_experiment import format_psro_table, run_psro_experiment
 from detente.experiments.quickstart import QuickstartConfig, format_table, run_quickstart
+from detente.population.league import LeagueConfig
 from detente.population.psro import PSROConfig
 
 
@@ -57,6 +59,16 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_class=PSROConfig,
             run=run_psro_experiment,
             summarize=format_psro_table,
+        ),
+        Experiment(
+            name="league",
+            description=(
+                "an AlphaStar-style league (main agent, main exploiter, league exploiter, PFSP) "
+                "on the 2-power realpolitik board; leaderboard, score vs initial, strategy cycles"
+            ),
+            config_class=LeagueConfig,
+            run=run_league_experiment,
+            summarize=format_league,
         ),
     ]
 }

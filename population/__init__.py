@@ -93,3 +93,24 @@ __all__ += ["init_env_states", "make_rollout", "train_jax_self_play"]
 from detente.population.jax_self_play import train as run_self_play  # noqa: E402
 
 __all__ += ["run_self_play"]
+
+# The AlphaStar-style league (docs/league.md).
+from detente.population.league import (  # noqa: E402
+    LeagueConfig,
+    LeagueResult,
+    ScoreTable,
+    opponent_distribution,
+    run_league,
+)
+
+__all__ += ["LeagueConfig", "LeagueResult", "ScoreTable", "opponent_distribution", "run_league"]
+
+# Where population work runs: in-process by default, Ray when asked (imported lazily).
+from detente.population.execution import (  # noqa: E402
+    Executor,
+    InProcessExecutor,
+    make_executor,
+)
+from detente.population.ray_backend import RayExecutor  # noqa: E402
+
+__all__ += ["Executor", "InProcessExecutor", "RayExecutor", "make_executor"]

@@ -187,6 +187,8 @@ def train_against_opponents(
     learner_seats: Sequence[int],
     seed: int,
     initial_params: Any = None,
+    initial_state: TrainingState | None = None,
+    env: Any = None,
     logger: Logger | None = None,
     log_step_offset: int = 0,
 ) -> OpponentTrainingResult:
@@ -202,6 +204,11 @@ def train_against_opponents(
       learner_seats: the seats the learner plays, one per game, round-robin over groups.
       seed: non-negative seed of everything random in the run.
       initial_params: start from these parameters (warm start) instead of a fresh init.
+      initial_state: continue this `TrainingState` (parameters, optimiser state, key, step),
+        e.g. a league learner's between rounds; exclusive with `initial_params`.
+      env: the batched environment to train in (`reset(seed)`, `step(actions)`, `spec`,
+        `batch_size` = `config.batch_size`, auto-resetting), e.g. a `RealpolitikEnv` with K > 1
+        slots; None: `OpenSpielEnv(game, ...)`. With an env, `game` is only used for its name.
       logger: receives the learner's metrics every `config.log_every` updates.
       log_step_offset: added to the update index of every logged row.
 
@@ -211,14 +218,25 @@ def train_against_opponents(
     Raises:
       ValueError: bad seats, distributions, member ids or seed.
     """
-    game = _as_game(game)
-    num_players = game.num_players()
+    if env is None:
+        game = _as_game(game)
+        env = OpenSpielEnv(game, config.batch_size, max_steps=config.max_steps, auto_reset=True)
+    elif env.batch_size != config.batch_size or not getattr(env, "auto_reset", False):
+        raise ValueError(
+            f"env must auto-reset and have batch_size={config.batch_size} (the config's), got "
+            f"batch_size={env.batch_size}, auto_reset={getattr(env, 'auto_reset', None)}"
+        )
+    num_players = env.spec.num_players
     seats, distributions = check_opponents(population, opponents, learner_seats, num_players)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    env = OpenSpielEnv(game, config.batch_size, max_steps=config.max_steps, auto_reset=True)
+    if initial_params is not None and initial_state is not None:
+        raise ValueError("pass initial_params or initial_state, not both")
     root_key = jax.random.key(int(seed))
-    learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
+    if initial_state is not None:
+        learner = Learner(network, config.ppo, root_key, state=initial_state)
+    else:
+        learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
     if initial_params is not None:
         params = jax.tree.map(jnp.asarray, initial_params)
         learner = Learner(

@@ -1,0 +1,166 @@
+"""The league's environments and matches: `RealpolitikEnv` for realpolitik, OpenSpiel otherwise.
+
+Realpolitik is learnt on `games.realpolitik.RealpolitikEnv` (one step = one phase, K > 1 order
+slots), whose observations differ from the OpenSpiel game's unit-by-unit sub-steps; every other
+game on `lib.OpenSpielEnv`. Both share `reset(seed)`, `step(actions [B, P, K])`, `spec` and
+`batch_size`, so the league's learners (`train_against_opponents(env=...)`) and its matches
+(`play_env_matches`) are written once for both.
+
+`play_env_matches` is `population.matches.play_matches` on `RealpolitikEnv` (the same seat
+maps; profiles are played in batches of `PROFILES_PER_BATCH`, batch c seeded from
+`SeedSequence([seed, c])`, padded to fixed shapes so that acting compiles once); for other games
+it calls `play_matches`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from detente.agents import Network, act, stack_params
+from detente.games import load
+from detente.games.realpolitik import RealpolitikEnv
+from detente.lib import EnvSpec, OpenSpielEnv, env_spec_for
+from detente.population.matches import MatchResult, check_profiles, play_matches
+from detente.population.members import Population
+
+_act = jax.jit(act, static_argnums=0)
+PROFILES_PER_BATCH = 8
+
+
+def is_realpolitik(game: str) -> bool:
+    """Whether a game string names the realpolitik family (learnt on `RealpolitikEnv`)."""
+    return game.split("(", 1)[0].strip() == "realpolitik"
+
+
+def env_factory(game: str, max_steps: int | None = None) -> Callable[[int, bool], Any]:
+    """`make(batch_size, auto_reset) -> env` for a game string.
+
+    Args:
+      game: a game string of `detente.games.load`, e.g. "realpolitik(map=duel,max_years=2)".
+      max_steps: truncation of OpenSpiel games (realpolitik's horizon is `max_years`).
+
+    Raises:
+      ValueError: an unknown game or bad parameters (from `games.load`).
+    """
+    pyspiel_game = load(game)
+    if is_realpolitik(game):
+        params = pyspiel_game.get_parameters()
+
+        def make_realpolitik(batch_size: int, auto_reset: bool) -> RealpolitikEnv:
+            return RealpolitikEnv(
+                params["map"],
+                batch_size,
+                scoring=params["scoring"],
+                max_years=int(params["max_years"]),
+                random_end_prob=float(params["random_end_prob"]),
+                random_end_after=int(params["random_end_after"]),
+                auto_reset=auto_reset,
+            )
+
+        return make_realpolitik
+
+    def make_openspiel(batch_size: int, auto_reset: bool) -> OpenSpielEnv:
+        return OpenSpielEnv(pyspiel_game, batch_size, max_steps=max_steps, auto_reset=auto_reset)
+
+    return make_openspiel
+
+
+def league_spec(game: str, max_steps: int | None = None) -> EnvSpec:
+    """The `EnvSpec` the league's networks are built from (that of `env_factory`'s envs)."""
+    if is_realpolitik(game):
+        return env_factory(game)(1, False).spec
+    return env_spec_for(load(game), max_steps=max_steps)
+
+
+def play_env_matches(
+    game: str,
+    network: Network,
+    population: Population,
+    profiles: Sequence[Sequence[str]],
+    *,
+    games_per_profile: int,
+    seed: int,
+    max_steps: int | None = None,
+) -> list[MatchResult]:
+    """`play_matches` on the league's environment of `game` (see the module docstring).
+
+    Raises:
+      ValueError: malformed or unknown seat maps, bad `games_per_profile` or `seed`.
+    """
+    if not is_realpolitik(game):
+        return play_matches(
+            game,
+            network,
+            population,
+            profiles,
+            games_per_profile=games_per_profile,
+            seed=seed,
+            max_steps=max_steps,
+        )
+    if isinstance(games_per_profile, bool) or not isinstance(games_per_profile, int):
+        raise ValueError(f"games_per_profile must be a positive integer, got {games_per_profile!r}")
+    if games_per_profile < 1:
+        raise ValueError(f"games_per_profile must be a positive integer, got {games_per_profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    make = env_factory(game)
+    num_players = make(1, False).spec.num_players
+    profiles = check_profiles(population, profiles, num_players)
+    results = []
+    for chunk, begin in enumerate(range(0, len(profiles), PROFILES_PER_BATCH)):
+        part = profiles[begin : begin + PROFILES_PER_BATCH]
+        results += _play_chunk(
+            make, network, population, part, games_per_profile, _seed(seed, chunk)
+        )
+    return results
+
+
+def _seed(*entropy: int) -> int:
+    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
+
+
+def _play_chunk(make, network, population, profiles, games_per_profile, seed):
+    """One batch of at most `PROFILES_PER_BATCH` profiles, padded to fixed shapes."""
+    # Pad the profiles and the stacked members to fixed sizes (repeating the first) so that
+    # acting compiles for a handful of shapes, not once per call.
+    padded = list(profiles) + [profiles[0]] * (PROFILES_PER_BATCH - len(profiles))
+    env = make(PROFILES_PER_BATCH * games_per_profile, False)
+    num_players = env.spec.num_players
+    order = {m: i for i, m in enumerate(population.ids)}
+    involved = sorted({m for profile in profiles for m in profile}, key=order.__getitem__)
+    position = {m: i for i, m in enumerate(involved)}
+    size = PROFILES_PER_BATCH * num_players  # the most members a batch can involve
+    stacked = stack_params(
+        [population[m].params for m in involved + involved[:1] * (size - len(involved))]
+    )
+    seat_members = jnp.asarray([[position[m] for m in profile] for profile in padded], jnp.int32)
+    key = jax.random.key(int(seed))
+    ts = env.reset(seed=int(seed))
+    returns = np.zeros((env.batch_size, num_players), np.float64)
+    for t in range(env.spec.max_steps + 1):
+        if np.all(ts.terminated | ts.truncated):
+            break
+        actions, _, _ = _act(
+            network,
+            stacked,
+            seat_members,
+            ts.observation,
+            ts.legal_action_mask,
+            jax.random.fold_in(key, t),
+        )
+        ts = env.step(np.asarray(actions))
+        returns += ts.rewards
+    return [
+        MatchResult(
+            members=profile,
+            returns=returns[g * games_per_profile : (g + 1) * games_per_profile],
+            mean_returns=returns[g * games_per_profile : (g + 1) * games_per_profile].mean(0),
+            seed=int(seed),
+        )
+        for g, profile in enumerate(profiles)
+    ]
