@@ -11,7 +11,18 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
+from detente.experiments.crossplay_experiment import (
+    CrossplayConfig,
+    format_crossplay,
+    run_crossplay,
+)
+from detente.experiments.cycles_experiment import CyclesConfig, format_cycles_table, run_cycles
 from detente.experiments.league_experiment import format_league, run_league_experiment
+from detente.experiments.psro_comparison import (
+    PSROComparisonConfig,
+    format_comparison_table,
+    run_psro_comparison,
+)
 from detente.experiments.psro_experiment import format_psro_table, run_psro_experiment
 from detente.experiments.quickstart import QuickstartConfig, format_table, run_quickstart
 from detente.population.league import LeagueConfig
@@ -61,6 +72,27 @@ EXPERIMENTS: dict[str, Experiment] = {
             summarize=format_psro_table,
         ),
         Experiment(
+            name="cycles",
+            description=(
+                "naive self-play (plain PPO) vs PSRO vs fictitious play vs the league on "
+                "rock-paper-scissors and a small Colonel Blotto: exact NashConv against "
+                "game-steps and wall time"
+            ),
+            config_class=CyclesConfig,
+            run=run_cycles,
+            summarize=format_cycles_table,
+        ),
+        Experiment(
+            name="psro_comparison",
+            description=(
+                "detente PSRO (PPO best responses) next to OpenSpiel psro_v2 (exact best "
+                "responses) on 3-player Kuhn and Leduc poker: exact NashConv per iteration"
+            ),
+            config_class=PSROComparisonConfig,
+            run=run_psro_comparison,
+            summarize=format_comparison_table,
+        ),
+        Experiment(
             name="league",
             description=(
                 "an AlphaStar-style league (main agent, main exploiter, league exploiter, PFSP) "
@@ -69,6 +101,16 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_class=LeagueConfig,
             run=run_league_experiment,
             summarize=format_league,
+        ),
+        Experiment(
+            name="crossplay",
+            description=(
+                "league-trained vs self-play-trained main agents on a small realpolitik board: "
+                "cross-play table of mean per-seat returns, both seat orders"
+            ),
+            config_class=CrossplayConfig,
+            run=run_crossplay,
+            summarize=format_crossplay,
         ),
     ]
 }
