@@ -31,12 +31,12 @@ import jax.numpy as jnp
 import numpy as np
 import pyspiel
 
-from detente.agents import Learner, Network, PPOConfig, TrainingState, Trajectory, act, stack_params
-from detente.lib import OpenSpielEnv
+from detente.agents import Learner, Network, PPOConfig, TrainingState, act, stack_params
+from detente.lib import OpenSpielEnv, TimeStep
 from detente.lib.metrics_logger import Logger
+from detente.population.host_rollout import collect_unroll
 from detente.population.matches import _as_game
 from detente.population.members import Population
-from detente.population.self_play import _stack
 
 _act = jax.jit(act, static_argnums=0)
 
@@ -260,12 +260,19 @@ def train_against_opponents(
     running = np.zeros((config.batch_size, num_players))
     finished: list[float] = []
     game_seat = np.repeat(group_seat, per_group)
+
+    def on_step(previous: TimeStep, ts: TimeStep) -> None:  # the learner's episode returns
+        running[previous.terminated | previous.truncated] = 0.0
+        running[:] += ts.rewards
+        for b in np.flatnonzero(ts.terminated | ts.truncated):
+            finished.append(float(running[b, game_seat[b]]))
+
     for update in range(config.num_updates):
         if update % config.segment_length == 0:
             segment = update // config.segment_length
             ts = env.reset(seed=_seed(seed, segment))
             running[:] = 0.0
-            finished = []
+            finished.clear()
             opponent_stack, seat_members = _draw_opponents(
                 population, distributions, group_seat, num_opponent_slots, _seed(seed, 2, segment)
             )
@@ -274,40 +281,19 @@ def train_against_opponents(
         else:
             stacked = _prepend(learner.params, opponent_stack)
         acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
-        timesteps, actions, log_probs = [ts], [], []
-        for t in range(config.unroll_length):
-            action, log_prob, _ = _act(
-                network,
-                stacked,
-                seat_members,
-                ts.observation,
-                ts.legal_action_mask,
-                jax.random.fold_in(acting_key, t),
-            )
-            action = np.asarray(action)
-            previous, ts = ts, env.step(action)
-            running[previous.terminated | previous.truncated] = 0.0
-            running += ts.rewards
-            for b in np.flatnonzero(ts.terminated | ts.truncated):
-                finished.append(float(running[b, game_seat[b]]))
-            timesteps.append(ts)
-            actions.append(action)
-            log_probs.append(np.asarray(log_prob))
-        env_steps += config.unroll_length * config.batch_size
-        batch = _stack(timesteps)
-        metrics = learner.update(
-            Trajectory(
-                observation=batch.observation,
-                legal_action_mask=batch.legal_action_mask,
-                acting=batch.acting,
-                rewards=batch.rewards,
-                terminated=batch.terminated,
-                truncated=batch.truncated,
-                actions=np.stack(actions).astype(np.int32),
-                behaviour_log_prob=np.stack(log_probs),
-                learner_mask=learner_mask,
-            )
+        trajectory, ts = collect_unroll(
+            env,
+            ts,
+            network,
+            stacked,
+            seat_members,
+            acting_key,
+            config.unroll_length,
+            learner_mask,
+            on_step=on_step,
         )
+        env_steps += config.unroll_length * config.batch_size
+        metrics = learner.update(trajectory)
         done = update + 1
         if logger is not None and (done % config.log_every == 0 or done == config.num_updates):
             metrics["env_steps"] = env_steps

@@ -29,8 +29,6 @@ from detente.agents import (
     Network,
     PPOConfig,
     TrainingState,
-    Trajectory,
-    act,
     make_policy_value_network,
     stack_params,
 )
@@ -43,10 +41,9 @@ from detente.lib.checkpoint import (
     save_checkpoint,
 )
 from detente.lib.metrics_logger import Logger
+from detente.population.host_rollout import collect_unroll
 
 CHECKPOINT_DIR = "checkpoint"
-# Module-level so every run in a process shares one compilation per network.
-_ACT = jax.jit(act, static_argnums=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,10 +132,6 @@ class SelfPlayResult(NamedTuple):
     state: TrainingState
 
 
-def _stack(timesteps: list[TimeStep]) -> TimeStep:
-    return TimeStep(*(np.stack(field) for field in zip(*timesteps, strict=True)))
-
-
 class _EpisodeReturns:
     """Tracks per-seat returns of finished episodes, for logging."""
 
@@ -206,7 +199,6 @@ def train_self_play(
         average = jax.device_put(average)
         first_update, env_steps = metadata["update"], metadata["env_steps"]
 
-    act_fn = _ACT
     seat_members = jnp.zeros((1, spec.num_players), jnp.int32)  # every seat: member 0
     learner_mask = np.ones((config.batch_size, spec.num_players), bool)
     returns = _EpisodeReturns(config.batch_size, spec.num_players)
@@ -229,35 +221,18 @@ def train_self_play(
             )
         stacked = stack_params([learner.params])
         acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
-        timesteps, actions, log_probs = [ts], [], []
-        for t in range(config.unroll_length):
-            action, log_prob, _ = act_fn(
-                network,
-                stacked,
-                seat_members,
-                ts.observation,
-                ts.legal_action_mask,
-                jax.random.fold_in(acting_key, t),
-            )
-            action = np.asarray(action)
-            previous, ts = ts, env.step(action)
-            returns.add(previous, ts)
-            timesteps.append(ts)
-            actions.append(action)
-            log_probs.append(np.asarray(log_prob))
-        env_steps += config.unroll_length * config.batch_size
-        batch = _stack(timesteps)
-        trajectory = Trajectory(
-            observation=batch.observation,
-            legal_action_mask=batch.legal_action_mask,
-            acting=batch.acting,
-            rewards=batch.rewards,
-            terminated=batch.terminated,
-            truncated=batch.truncated,
-            actions=np.stack(actions).astype(np.int32),
-            behaviour_log_prob=np.stack(log_probs),
-            learner_mask=learner_mask,
+        trajectory, ts = collect_unroll(
+            env,
+            ts,
+            network,
+            stacked,
+            seat_members,
+            acting_key,
+            config.unroll_length,
+            learner_mask,
+            on_step=returns.add,
         )
+        env_steps += config.unroll_length * config.batch_size
         metrics = learner.update(trajectory)
         average = _polyak(average, learner.params, config.average_decay)
         bar.update(1)
