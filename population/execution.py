@@ -182,21 +182,46 @@ class Recipe:
       game: a game string for `detente.games.load`.
       hidden_sizes: widths of the MLP torso (`agents.make_policy_value_network`).
       max_steps: truncate games after this many steps (None: the rules end games).
+      league_env: learn and play on the league's environments (`population.league_env`:
+        `RealpolitikEnv` for realpolitik games, `OpenSpielEnv` otherwise) instead of
+        `OpenSpielEnv`; the network is built from that environment's spec.
     """
 
     game: str
     hidden_sizes: tuple[int, ...]
     max_steps: int | None = None
+    league_env: bool = False
 
     def build(self) -> tuple[pyspiel.Game, Network]:
         """(the pyspiel game, the network); cached per process."""
-        return _build(self.game, tuple(int(h) for h in self.hidden_sizes), self.max_steps)
+        return _build(
+            self.game, tuple(int(h) for h in self.hidden_sizes), self.max_steps, self.league_env
+        )
+
+    def training_env(self, batch_size: int) -> Any:
+        """The auto-resetting league environment of `batch_size` (None unless `league_env`)."""
+        if not self.league_env:
+            return None
+        return _training_env(self.game, self.max_steps, int(batch_size))
 
 
 @functools.lru_cache(maxsize=16)
-def _build(game: str, hidden_sizes: tuple[int, ...], max_steps: int | None):
+def _build(game: str, hidden_sizes: tuple[int, ...], max_steps: int | None, league_env: bool):
     loaded = load(game)
+    if league_env:
+        from detente.population.league_env import league_spec
+
+        return loaded, cached_network(league_spec(game, max_steps), hidden_sizes)
     return loaded, cached_network(env_spec_for(loaded, max_steps=max_steps), hidden_sizes)
+
+
+@functools.lru_cache(maxsize=8)
+def _training_env(game: str, max_steps: int | None, batch_size: int) -> Any:
+    # Every training call resets the environment from its own seed, so one object per process
+    # and shape can serve every task.
+    from detente.population.league_env import env_factory
+
+    return env_factory(game, max_steps)(batch_size, True)
 
 
 @functools.lru_cache(maxsize=16)
@@ -292,6 +317,18 @@ class MatchTask:
 def run_match_task(task: MatchTask) -> list[MatchResult]:
     """Plays a `MatchTask`; G `MatchResult`s in the order of its profiles."""
     game, network = task.recipe.build()
+    if task.recipe.league_env:
+        from detente.population.league_env import play_env_matches
+
+        return play_env_matches(
+            task.recipe.game,
+            network,
+            task.population,
+            task.profiles,
+            games_per_profile=task.games_per_profile,
+            seed=task.seed,
+            max_steps=task.recipe.max_steps,
+        )
     return play_matches(
         game,
         network,
@@ -321,6 +358,8 @@ class TrainingTask:
       seed: seed of everything random in the training.
       initial_params: warm-start parameters (numpy pytree) or None for a fresh init.
       log_step_offset: added to the update index of every recorded metrics row.
+      initial_state: a `TrainingState` to continue (`state_to_host` form), exclusive with
+        `initial_params`; the outcome then carries the final state.
     """
 
     recipe: Recipe
@@ -331,6 +370,7 @@ class TrainingTask:
     seed: int
     initial_params: Any = None
     log_step_offset: int = 0
+    initial_state: Any = None
 
     @classmethod
     def create(
@@ -344,8 +384,9 @@ class TrainingTask:
         seed: int,
         initial_params: Any = None,
         log_step_offset: int = 0,
+        initial_state: Any = None,
     ) -> TrainingTask:
-        """A task holding only the members `opponents` names."""
+        """A task holding only the members `opponents` names (`initial_state`: host form)."""
         ids = [m for seat in opponents if seat is not None for m in seat]
         return cls(
             recipe,
@@ -356,6 +397,7 @@ class TrainingTask:
             seed,
             initial_params,
             log_step_offset,
+            None if initial_state is None else state_to_host(initial_state),
         )
 
 
@@ -368,27 +410,57 @@ class TrainingOutcome(NamedTuple):
         if none finished).
       env_steps: game-steps played.
       log: the metrics rows the learner wrote, (step, metrics), for `replay`.
+      state: the final `TrainingState` in `state_to_host` form when the task continued an
+        `initial_state` (None otherwise); `state_from_host` restores it.
     """
 
     params: Any
     mean_return: float
     env_steps: int
     log: list[tuple[int, dict[str, float]]]
+    state: Any = None
+
+
+def state_to_host(state: Any) -> Any:
+    """A `TrainingState` as picklable numpy data (a typed PRNG key becomes its key data)."""
+    key = state.key
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    host = jax.tree.map(np.asarray, jax.device_get(state._replace(key=None)))
+    return host._replace(key=_HostKey(np.asarray(key)))
+
+
+def state_from_host(state: Any) -> Any:
+    """Inverse of `state_to_host` (also accepts an on-device `TrainingState`)."""
+    key = state.key
+    if isinstance(key, _HostKey):
+        key = jax.random.wrap_key_data(jax.numpy.asarray(key.data))
+    return jax.tree.map(jax.numpy.asarray, state._replace(key=None))._replace(key=key)
+
+
+@dataclasses.dataclass(frozen=True)
+class _HostKey:
+    """Key data of a typed PRNG key, kept apart so that it is rewrapped as a key."""
+
+    data: np.ndarray
 
 
 def run_training_task(task: TrainingTask) -> TrainingOutcome:
     """Trains the learner of a `TrainingTask`; returns its parameters as numpy arrays."""
     game, network = task.recipe.build()
+    env = task.recipe.training_env(task.config.batch_size)
     recorder = LogRecorder()
     result = train_against_opponents(
         task.config,
-        game=game,
+        game=task.recipe.game if env is not None else game,
         network=network,
         population=task.population,
         opponents=list(task.opponents),
         learner_seats=list(task.learner_seats),
         seed=task.seed,
         initial_params=task.initial_params,
+        initial_state=None if task.initial_state is None else state_from_host(task.initial_state),
+        env=env,
         logger=recorder,
         log_step_offset=task.log_step_offset,
     )
@@ -397,4 +469,5 @@ def run_training_task(task: TrainingTask) -> TrainingOutcome:
         mean_return=float(result.mean_return),
         env_steps=int(result.env_steps),
         log=recorder.rows,
+        state=None if task.initial_state is None else state_to_host(result.state),
     )

@@ -41,7 +41,6 @@ following rounds identically.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -54,14 +53,27 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from detente.agents import Learner, Network, TrainingState, make_policy_value_network
+from detente.agents import Learner, Network, TrainingState
 from detente.lib import CheckpointError, EnvSpec
 from detente.lib.checkpoint import load_checkpoint, save_checkpoint
 from detente.lib.metrics_logger import Logger
 from detente.population._io import read_json, write_json_atomic
-from detente.population.league_env import env_factory, league_spec, play_env_matches
+from detente.population.execution import (
+    Executor,
+    InProcessExecutor,
+    MatchTask,
+    Recipe,
+    TrainingTask,
+    cached_network,
+    executor_scope,
+    replay,
+    run_match_task,
+    run_training_task,
+    state_from_host,
+)
+from detente.population.league_env import league_spec
 from detente.population.members import Member, Population
-from detente.population.opponent_training import OpponentTrainingConfig, train_against_opponents
+from detente.population.opponent_training import OpponentTrainingConfig
 from detente.population.payoffs import PayoffStore
 from detente.population.pfsp import PFSP_WEIGHTINGS, pairwise_score, pfsp_distribution
 
@@ -126,6 +138,10 @@ class LeagueConfig:
         `max_steps` must be None, truncation is `max_steps` above).
       checkpoint_every: write a checkpoint every this many rounds (and after the last).
       seed: the run's seed; every key, seed and Generator of the run derives from it.
+      executor: where the learners and the payoff-filling matches run
+        (`population.execution.make_executor` spec: "inprocess", "ray", "auto",
+        "ray://HOST:PORT" or "HOST:PORT"); it changes no result. `run_league`'s `executor`
+        argument, when given, takes precedence.
     """
 
     game: str = "realpolitik(map=duel,max_years=2)"
@@ -151,6 +167,7 @@ class LeagueConfig:
     trainer: OpponentTrainingConfig = dataclasses.field(default_factory=_default_trainer)
     checkpoint_every: int = 1
     seed: int = 0
+    executor: str = "inprocess"
 
     def __post_init__(self):
         owner = "LeagueConfig"
@@ -207,6 +224,8 @@ class LeagueConfig:
             raise ValueError(
                 f"{owner}.trainer must be an OpponentTrainingConfig, got {self.trainer!r}"
             )
+        if not isinstance(self.executor, str) or not self.executor.strip():
+            raise ValueError(f"{owner}.executor must be an executor spec, got {self.executor!r}")
         if self.trainer.max_steps is not None:
             raise ValueError(
                 f"{owner}.trainer.max_steps must be None: the league's environments truncate at "
@@ -407,13 +426,6 @@ class LeagueResult(NamedTuple):
     wall_time: float
 
 
-@functools.lru_cache(maxsize=8)
-def _network(spec: EnvSpec, hidden_sizes: tuple[int, ...]) -> Network:
-    # The network is a static argument of the jitted update and acting functions: one object
-    # per (game, architecture) lets every run in a process share their compilation.
-    return make_policy_value_network(spec, hidden_sizes=hidden_sizes)
-
-
 def _seed(*entropy: int) -> int:
     return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
 
@@ -423,21 +435,26 @@ def _json_roundtrip(value: Any) -> Any:
 
 
 def _comparable(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k != "rounds"}
+    # The executor changes no result: a run may resume on another one.
+    return {k: v for k, v in config.items() if k not in ("rounds", "executor")}
 
 
 class _League:
     """One league run's moving parts; `run_league` drives it."""
 
-    def __init__(self, config: LeagueConfig):
+    def __init__(self, config: LeagueConfig, executor: Executor | None = None):
         self.config = config
+        self.executor = InProcessExecutor() if executor is None else executor
         self.spec = league_spec(config.game, config.max_steps)
         self.num_players = self.spec.num_players
-        self.network = _network(self.spec, tuple(config.hidden_sizes))
+        # One network object per (game, architecture) and process, shared with the executor's
+        # in-process tasks (it is a static argument of the jitted functions).
+        self.network = cached_network(self.spec, tuple(config.hidden_sizes))
+        self.recipe = Recipe(
+            config.game, tuple(config.hidden_sizes), config.max_steps, league_env=True
+        )
         self.root_key = jax.random.key(config.seed)
         self.initial_params = self.network.init(jax.random.fold_in(self.root_key, 0))
-        self.make_env = env_factory(config.game, config.max_steps)
-        self.train_env = self.make_env(config.trainer.batch_size, True)
         self.names = config.learner_names()
 
     def fresh_state(self, index: int, resets: int) -> TrainingState:
@@ -447,16 +464,18 @@ class _League:
         return state._replace(params=self.initial_params, magnet_params=self.initial_params)
 
     # ------------------------------------------------------------------ matches
-    def play(self, population: Population, profiles, seed: int):
-        return play_env_matches(
-            self.config.game,
-            self.network,
+    def match_task(self, population: Population, profiles, seed: int) -> MatchTask:
+        return MatchTask.create(
+            self.recipe,
             population,
             profiles,
             games_per_profile=self.config.games_per_profile,
             seed=seed,
-            max_steps=self.config.max_steps,
         )
+
+    def play(self, population: Population, profiles, seed: int):
+        """One executor task: the seeds of a call's batches derive from `seed` alone."""
+        return self.executor.map(run_match_task, [self.match_task(population, profiles, seed)])[0]
 
     def fill_payoffs(
         self,
@@ -478,13 +497,28 @@ class _League:
 
     def score_against(self, population: Population, candidate: str, opponents, seed: int):
         """The candidate's score against the opponents (mean over them), by fresh matches."""
-        table = ScoreTable()
-        profiles = [
-            p for o in opponents for p in profiles_one_vs_rest(candidate, o, self.num_players)
+        return self.scores_against(population, [(candidate, opponents, seed)])[0]
+
+    def scores_against(self, population: Population, checks) -> list[float]:
+        """`score_against` of every (candidate, opponents, seed), as one `executor.map`."""
+        n = self.num_players
+        tasks = [
+            self.match_task(
+                population,
+                [p for o in opponents for p in profiles_one_vs_rest(candidate, o, n)],
+                seed,
+            )
+            for candidate, opponents, seed in checks
         ]
-        for result in self.play(population, profiles, seed):
-            table.add_games(result.members, result.returns)
-        return float(np.mean([table.score(candidate, o) for o in opponents]))
+        scores = []
+        for (candidate, opponents, _), results in zip(
+            checks, self.executor.map(run_match_task, tasks), strict=True
+        ):
+            table = ScoreTable()
+            for result in results:
+                table.add_games(result.members, result.returns)
+            scores.append(float(np.mean([table.score(candidate, o) for o in opponents])))
+        return scores
 
     # ------------------------------------------------------------------ one round
     def round(
@@ -507,6 +541,7 @@ class _League:
             working.add(Member.create(live_id(rec.name), states[rec.name].params, role="live"))
         row: dict[str, Any] = {"round": r}
         rngs = {}
+        tasks = []
         for index, rec in enumerate(records):
             rng = np.random.default_rng([config.seed, 5, r, index])
             rngs[rec.name] = rng
@@ -521,36 +556,50 @@ class _League:
                 scores=scores,
             )
             seats = [int(s) for s in rng.permutation(self.num_players)]
-            result = train_against_opponents(
-                config.trainer,
-                game=config.game,
-                network=self.network,
-                population=working,
-                opponents=[distribution] * self.num_players,
-                learner_seats=seats,
-                seed=_seed(config.seed, 1, r, index),
-                initial_state=states[rec.name],
-                env=self.train_env,
-                logger=logger,
-                log_step_offset=rec.updates,
+            tasks.append(
+                TrainingTask.create(
+                    self.recipe,
+                    config.trainer,
+                    working,
+                    opponents=[distribution] * self.num_players,
+                    learner_seats=seats,
+                    seed=_seed(config.seed, 1, r, index),
+                    initial_state=states[rec.name],
+                    log_step_offset=rec.updates,
+                )
             )
-            states[rec.name] = result.state
+        # The learners are independent given the round's start: one executor task each.
+        outcomes = self.executor.map(run_training_task, tasks)
+        for rec, outcome in zip(records, outcomes, strict=True):
+            replay(outcome.log, logger)
+            states[rec.name] = state_from_host(outcome.state)
             rec.updates += config.trainer.num_updates
             rec.since_snapshot += config.trainer.num_updates
-            row[f"{rec.name}_return"] = result.mean_return
+            row[f"{rec.name}_return"] = outcome.mean_return
         # Snapshots, after every learner trained this round (the current main agents of the
         # threshold checks are the trained ones).
         working = Population(list(population))
         for rec in records:
             working.add(Member.create(live_id(rec.name), states[rec.name].params, role="live"))
+        # The threshold checks depend on the round's start and the trained learners only: one
+        # executor.map for all of them.
+        checks = {
+            rec.name: (
+                live_id(rec.name),
+                threshold_opponents(rec.role, members, main_names),
+                _seed(config.seed, 4, r, index),
+            )
+            for index, rec in enumerate(records)
+            if rec.since_snapshot < config.snapshot_every and config.snapshot_threshold is not None
+        }
+        checked = dict(
+            zip(checks, self.scores_against(working, list(checks.values())), strict=True)
+        )
         for index, rec in enumerate(records):
             reason = "every" if rec.since_snapshot >= config.snapshot_every else None
             score = math.nan
-            if reason is None and config.snapshot_threshold is not None:
-                opponents = threshold_opponents(rec.role, members, main_names)
-                score = self.score_against(
-                    working, live_id(rec.name), opponents, _seed(config.seed, 4, r, index)
-                )
+            if rec.name in checked:
+                score = checked[rec.name]
                 if score >= config.snapshot_threshold:
                     reason = "threshold"
             row[f"{rec.name}_threshold_score"] = score
@@ -653,6 +702,7 @@ def run_league(
     logger: Logger | None = None,
     learner_logger: Logger | None = None,
     on_round: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | str | None = None,
 ) -> LeagueResult:
     """Runs the league; resumes from `run_dir`'s checkpoint if there is one.
 
@@ -662,6 +712,11 @@ def run_league(
       logger: receives one row of metrics per round (step = round).
       learner_logger: receives the learners' PPO metrics (step = the learner's update index).
       on_round: called with every round's row (e.g. to advance a progress bar).
+      executor: where each round's learners (one task each, one `executor.map`) and the
+        payoff-filling and threshold matches run: None (`config.executor`, by default
+        "inprocess"), a spec string of `population.execution.make_executor` (built and closed
+        here), or an `Executor` (left open; the caller owns it). The executor changes no
+        result: the same config gives the same members (content hashes), payoffs and rows.
 
     Returns:
       A `LeagueResult`.
@@ -669,12 +724,25 @@ def run_league(
     Raises:
       ValueError: a bad config.
       CheckpointError: a corrupt checkpoint, or one written with a different config (anything
-        but `rounds` differs).
+        but `rounds` and `executor` differs).
+      ImportError: a Ray executor without Ray installed.
     """
     if not isinstance(config, LeagueConfig):
         raise ValueError(f"config must be a LeagueConfig, got {type(config).__name__}")
+    with executor_scope(config.executor if executor is None else executor) as run_executor:
+        return _run_league(config, run_dir, logger, learner_logger, on_round, run_executor)
+
+
+def _run_league(
+    config: LeagueConfig,
+    run_dir: str | os.PathLike | None,
+    logger: Logger | None,
+    learner_logger: Logger | None,
+    on_round: Callable[[dict[str, Any]], None] | None,
+    executor: Executor,
+) -> LeagueResult:
     start = time.perf_counter()
-    league = _League(config)
+    league = _League(config, executor)
     config_dict = _json_roundtrip(dataclasses.asdict(config))
     if has_league(run_dir):
         state, population, payoffs, scores, records, states = _load(run_dir, league)
@@ -682,7 +750,7 @@ def run_league(
             differing = sorted(
                 k
                 for k in set(state["config"]) | set(config_dict)
-                if k != "rounds" and state["config"].get(k) != config_dict.get(k)
+                if k not in ("rounds", "executor") and state["config"].get(k) != config_dict.get(k)
             )
             raise CheckpointError(
                 f"run directory {run_dir} holds a league run with a different config (fields "
