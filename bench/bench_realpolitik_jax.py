@@ -32,11 +32,29 @@ from detente.games.realpolitik_jax._check import compare_with_reference, random_
 
 
 def sample_legal(key: jax.Array, mask: jax.Array) -> jax.Array:
-    """Uniform legal actions int32 [..., K] from a mask [..., K, A] (r-th True entry)."""
-    count = jnp.sum(mask, axis=-1)
+    """Uniform legal actions int32 [..., K] from a mask [..., K, A] (r-th True entry).
+
+    Two-level search (blocks of `_BLOCK` entries, then inside the chosen block): the same
+    answer as `argmax(cumsum(mask) > r)` without a cumulative sum over all A entries, which
+    XLA's CPU backend runs slowly.
+    """
+    a = mask.shape[-1]
+    nb = -(-a // _BLOCK)
+    padded = jnp.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, nb * _BLOCK - a)])
+    blocks = padded.reshape(*mask.shape[:-1], nb, _BLOCK)
+    bcount = jnp.sum(blocks, axis=-1, dtype=jnp.int32)
+    count = jnp.sum(bcount, axis=-1)
     r = jnp.floor(jax.random.uniform(key, count.shape) * count).astype(jnp.int32)
-    csum = jnp.cumsum(mask, axis=-1, dtype=jnp.int32)
-    return jnp.argmax(csum > r[..., None], axis=-1).astype(jnp.int32)
+    bcsum = jnp.cumsum(bcount, axis=-1)
+    blk = jnp.argmax(bcsum > r[..., None], axis=-1)
+    before = jnp.take_along_axis(bcsum - bcount, blk[..., None], axis=-1)[..., 0]
+    inner = jnp.take_along_axis(blocks, blk[..., None, None], axis=-2)[..., 0, :]
+    icsum = jnp.cumsum(inner, axis=-1, dtype=jnp.int32)
+    pos = jnp.argmax(icsum > (r - before)[..., None], axis=-1)
+    return (blk * _BLOCK + pos).astype(jnp.int32)
+
+
+_BLOCK = 32
 
 
 def make_rollout(env: RealpolitikJax, steps: int):

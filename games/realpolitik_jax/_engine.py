@@ -131,6 +131,76 @@ def _gather(x, idx, fill):
     return jnp.where(idx >= 0, x[jnp.clip(idx, 0)], fill)
 
 
+class _LegalTables(NamedTuple):
+    """Compact entry lists of the legality checks that depend on the position (numpy, static).
+
+    The legal entries of a location row are `V[index]`, V = [False, True, via..., support
+    hold..., support move..., convoy..., retreat...] the values of the dynamic entries only
+    (about a quarter of the [L, A] table on the classic board), so the costly gathers run over
+    those entries and one gather spreads them over [L, A] (no scatter).
+    """
+
+    move_index: np.ndarray  # int32 [L, A], movement phase: position in V
+    retreat_index: np.ndarray  # int32 [L, A], retreat phase: position in V
+    via_pair: np.ndarray  # int32 [Ev], flat [N, N] index (province of the army, target)
+    sh_aux_loc: np.ndarray  # int32 [Eh]
+    sh_aux_type: np.ndarray  # int32 [Eh]
+    sm_aux_loc: np.ndarray  # int32 [Em]
+    sm_aux_type: np.ndarray  # int32 [Em]
+    sm_adjacent: np.ndarray  # bool [Em]
+    sm_pair: np.ndarray  # int32 [Em], flat [N, N] index (supported province, target)
+    cv_aux_loc: np.ndarray  # int32 [Ec]
+    cv_aux_type: np.ndarray  # int32 [Ec]
+    cv_shore_aux: np.ndarray  # int32 [Ec], flat [L, N] index (location, convoyed province)
+    cv_shore_tgt: np.ndarray  # int32 [Ec], flat [L, N] index (location, target)
+    rt_loc_prov: np.ndarray  # int32 [Er], province of the retreating unit
+    rt_tgt_prov: np.ndarray  # int32 [Er]
+
+
+def _legal_tables(b: B.BoardArrays) -> _LegalTables:
+    n = b.num_provinces
+    kind = b.e_kind
+    loc = np.broadcast_to(np.arange(b.num_locations)[:, None], kind.shape)
+    loc_prov = b.loc_province[loc]
+    move_index = np.zeros(kind.shape, np.int32)
+    retreat_index = np.zeros(kind.shape, np.int32)
+    move_index[(kind == B.E_HOLD) | (kind == B.E_MOVE)] = 1
+    retreat_index[kind == B.E_DISBAND] = 1
+    start = 2
+    picked = {}
+    for name, k, table in (
+        ("via", B.E_VIA, move_index),
+        ("sh", B.E_SUP_HOLD, move_index),
+        ("sm", B.E_SUP_MOVE, move_index),
+        ("cv", B.E_CONVOY, move_index),
+        ("rt", B.E_RETREAT, retreat_index),
+    ):
+        sel = kind == k
+        count = int(sel.sum())
+        table[sel] = start + np.arange(count)  # row-major order, as `x[sel]` below
+        picked[name] = sel
+        start += count
+    i32 = np.int32
+    v, h, m, c, r = (picked[k] for k in ("via", "sh", "sm", "cv", "rt"))
+    return _LegalTables(
+        move_index=move_index,
+        retreat_index=retreat_index,
+        via_pair=(loc_prov[v] * n + b.e_tgt_prov[v]).astype(i32),
+        sh_aux_loc=b.e_aux_loc[h].astype(i32),
+        sh_aux_type=b.e_aux_type[h].astype(i32),
+        sm_aux_loc=b.e_aux_loc[m].astype(i32),
+        sm_aux_type=b.e_aux_type[m].astype(i32),
+        sm_adjacent=b.e_adjacent[m].astype(bool),
+        sm_pair=(b.e_aux_prov[m] * n + b.e_tgt_prov[m]).astype(i32),
+        cv_aux_loc=b.e_aux_loc[c].astype(i32),
+        cv_aux_type=b.e_aux_type[c].astype(i32),
+        cv_shore_aux=(loc[c] * n + b.e_aux_prov[c]).astype(i32),
+        cv_shore_tgt=(loc[c] * n + b.e_tgt_prov[c]).astype(i32),
+        rt_loc_prov=loc_prov[r].astype(i32),
+        rt_tgt_prov=b.e_tgt_prov[r].astype(i32),
+    )
+
+
 class RealpolitikJax:
     """The JAX engine of one realpolitik game configuration.
 
@@ -167,6 +237,7 @@ class RealpolitikJax:
         b = self.board
         # The same arrays as JAX constants, for indexing with traced values.
         self._jb = _JaxBoard(b)
+        self._lt = _legal_tables(b)
         self.spec = EnvSpec(
             name="realpolitik_jax" + self.rules.game_string()[len("realpolitik") :],
             num_players=b.num_players,
@@ -419,47 +490,38 @@ class RealpolitikJax:
     def _legal_locations(self, core: _Core) -> jax.Array:
         """Legal entries per location this phase, bool [L, A] (rows of slot locations matter)."""
         b = self._jb
-        n = b.num_provinces
+        t = self._lt
         kind = b.e_kind
         ut, _ = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
         dt, _ = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
-        loc_prov = b.loc_province
-        match = b.e_type == ut[:, None]
-        # Movement.
+        # Movement: only via moves, supports and convoys depend on the position.
         pair, my_shore = self._convoy_reach(core)
         pair_flat = pair.reshape(-1)
-        aux_ok = ut[b.e_aux_loc] == b.e_aux_type
-        via_ok = pair_flat[loc_prov[:, None] * n + b.e_tgt_prov]
-        supm_ok = b.e_adjacent | pair_flat[b.e_aux_prov * n + b.e_tgt_prov]
         shore_flat = my_shore.reshape(-1)
-        row = np.arange(b.num_locations)[:, None] * n
-        convoy_ok = shore_flat[row + b.e_aux_prov] & shore_flat[row + b.e_tgt_prov]
-        legal_m = match & (
-            (kind == B.E_HOLD)
-            | (kind == B.E_MOVE)
-            | ((kind == B.E_VIA) & via_ok)
-            | ((kind == B.E_SUP_HOLD) & aux_ok)
-            | ((kind == B.E_SUP_MOVE) & aux_ok & supm_ok)
-            | ((kind == B.E_CONVOY) & aux_ok & convoy_ok)
+        via_ok = pair_flat[t.via_pair]
+        sh_ok = ut[t.sh_aux_loc] == t.sh_aux_type
+        sm_ok = (ut[t.sm_aux_loc] == t.sm_aux_type) & (t.sm_adjacent | pair_flat[t.sm_pair])
+        cv_ok = (
+            (ut[t.cv_aux_loc] == t.cv_aux_type)
+            & shore_flat[t.cv_shore_aux]
+            & shore_flat[t.cv_shore_tgt]
         )
         # Retreats.
         occupied = core.unit_owner >= 0
-        dis_origin_loc = core.dislodged_origin[loc_prov]
-        free = ~occupied[b.e_tgt_prov] & ~core.contested[b.e_tgt_prov]
-        free &= b.e_tgt_prov != dis_origin_loc[:, None]
-        legal_r = (b.e_type == dt[:, None]) & (
-            ((kind == B.E_RETREAT) & free) | (kind == B.E_DISBAND)
-        )
+        rt_ok = ~occupied[t.rt_tgt_prov] & ~core.contested[t.rt_tgt_prov]
+        rt_ok &= t.rt_tgt_prov != core.dislodged_origin[t.rt_loc_prov]
+        values = jnp.concatenate([jnp.array([False, True]), via_ok, sh_ok, sm_ok, cv_ok, rt_ok])
+        movement = core.phase_kind == MOVEMENT
+        index = jnp.where(movement, jnp.asarray(t.move_index), jnp.asarray(t.retreat_index))
+        row_type = jnp.where(movement, ut, dt)
+        legal_mr = (b.e_type == row_type[:, None]) & values[index]
         # Adjustments.
+        match = b.e_type == ut[:, None]
         builds = (kind == B.E_WAIVE) | (kind == B.E_BUILD_A) | (kind == B.E_BUILD_F)
         legal_a = jnp.where(
             (ut > 0)[:, None], (kind == B.E_NOOP) | ((kind == B.E_DISBAND) & match), builds
         )
-        return jnp.where(
-            core.phase_kind == MOVEMENT,
-            legal_m,
-            jnp.where(core.phase_kind == RETREAT, legal_r, legal_a),
-        )
+        return jnp.where(core.phase_kind == ADJUSTMENT, legal_a, legal_mr)
 
     def _observe(self, core: _Core, welfare, slot, adjust) -> jax.Array:
         b = self._jb

@@ -167,11 +167,20 @@ def resolve(
     num_seas = sea_province.shape[0]
 
     def paths(usable_sea: jax.Array) -> jax.Array:
-        def body(_, reached):
-            grow = jnp.any(same_army & reached[None, :], axis=1)
-            return usable_sea & (start | grow)
+        # Reached seas only grow, so the search stops at the first step that adds none (the
+        # same result as `num_seas` steps; without convoys it stops after one step).
+        def cond(carry):
+            _, changed, i = carry
+            return changed & (i < num_seas)
 
-        reached = jax.lax.fori_loop(0, num_seas, body, usable_sea & start)
+        def body(carry):
+            reached, _, i = carry
+            grow = jnp.any(same_army & reached[None, :], axis=1)
+            new = usable_sea & (start | grow)
+            return new, jnp.any(new != reached), i + 1
+
+        reached0 = usable_sea & start
+        reached, _, _ = jax.lax.while_loop(cond, body, (reached0, jnp.ones((), bool), 0))
         return jnp.any(army_onehot & reached[:, None], axis=0)
 
     def sweep(d_lo, d_hi, p_lo, p_hi):
