@@ -92,3 +92,41 @@ def collect_unroll(
         learner_mask=learner_mask,
     )
     return trajectory, ts
+
+
+def play_to_end(
+    env: HostEnv,
+    ts: TimeStep,
+    network: Network,
+    stacked_params: Any,
+    seat_members: Any,
+    key: jax.Array,
+    max_steps: int,
+) -> tuple[np.ndarray, bool]:
+    """Plays sampled actions until every game of a (non-resetting) batch has ended.
+
+    Args:
+      env: the batched environment, reset without auto-reset; `ts` is its first timestep.
+      ts: the current `TimeStep`.
+      network, stacked_params, seat_members: as in `collect_unroll`.
+      key: step t samples with `fold_in(key, t)`.
+      max_steps: at most `max_steps + 1` environment steps are played.
+
+    Returns:
+      (returns float64 [B, P] summed over the episode, whether every game ended).
+    """
+    returns = np.zeros(ts.rewards.shape, np.float64)
+    for t in range(max_steps + 1):
+        if np.all(ts.terminated | ts.truncated):
+            return returns, True
+        actions, _, _ = _ACT(
+            network,
+            stacked_params,
+            seat_members,
+            ts.observation,
+            ts.legal_action_mask,
+            jax.random.fold_in(key, t),
+        )
+        ts = env.step(np.asarray(actions))
+        returns += ts.rewards
+    return returns, bool(np.all(ts.terminated | ts.truncated))

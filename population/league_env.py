@@ -21,14 +21,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from detente.agents import Network, act, stack_params
+from detente.agents import Network, stack_params
 from detente.games import load
 from detente.games.realpolitik import RealpolitikEnv
 from detente.lib import EnvSpec, OpenSpielEnv, env_spec_for
+from detente.population.host_rollout import play_to_end
 from detente.population.matches import MatchResult, check_profiles, play_matches
 from detente.population.members import Population
 
-_act = jax.jit(act, static_argnums=0)
 PROFILES_PER_BATCH = 8
 
 
@@ -139,22 +139,10 @@ def _play_chunk(make, network, population, profiles, games_per_profile, seed):
         [population[m].params for m in involved + involved[:1] * (size - len(involved))]
     )
     seat_members = jnp.asarray([[position[m] for m in profile] for profile in padded], jnp.int32)
-    key = jax.random.key(int(seed))
     ts = env.reset(seed=int(seed))
-    returns = np.zeros((env.batch_size, num_players), np.float64)
-    for t in range(env.spec.max_steps + 1):
-        if np.all(ts.terminated | ts.truncated):
-            break
-        actions, _, _ = _act(
-            network,
-            stacked,
-            seat_members,
-            ts.observation,
-            ts.legal_action_mask,
-            jax.random.fold_in(key, t),
-        )
-        ts = env.step(np.asarray(actions))
-        returns += ts.rewards
+    returns, _ = play_to_end(
+        env, ts, network, stacked, seat_members, jax.random.key(int(seed)), env.spec.max_steps
+    )
     return [
         MatchResult(
             members=profile,

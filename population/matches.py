@@ -21,13 +21,12 @@ import jax.numpy as jnp
 import numpy as np
 import pyspiel
 
-from detente.agents import Network, act, stack_params
+from detente.agents import Network, stack_params
 from detente.games import load
 from detente.lib import OpenSpielEnv
+from detente.population.host_rollout import play_to_end
 from detente.population.members import Population
 from detente.population.payoffs import MatchRecord
-
-_act = jax.jit(act, static_argnums=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,23 +135,11 @@ def play_matches(
     position = {m: i for i, m in enumerate(involved)}
     stacked = stack_params([population[m].params for m in involved])
     seat_members = jnp.asarray([[position[m] for m in profile] for profile in profiles], jnp.int32)
-    key = jax.random.key(int(seed))
     ts = env.reset(seed=int(seed))
-    returns = np.zeros((env.batch_size, num_players), np.float64)
-    for t in range(env.spec.max_steps + 1):
-        if np.all(ts.terminated | ts.truncated):
-            break
-        actions, _, _ = _act(
-            network,
-            stacked,
-            seat_members,
-            ts.observation,
-            ts.legal_action_mask,
-            jax.random.fold_in(key, t),
-        )
-        ts = env.step(np.asarray(actions))
-        returns += ts.rewards
-    else:  # pragma: no cover - the adapter bounds episodes by spec.max_steps
+    returns, ended = play_to_end(
+        env, ts, network, stacked, seat_members, jax.random.key(int(seed)), env.spec.max_steps
+    )
+    if not ended:  # pragma: no cover - the adapter bounds episodes by spec.max_steps
         raise RuntimeError(f"{game}: games did not end within max_steps={env.spec.max_steps}")
     results = []
     for g, profile in enumerate(profiles):

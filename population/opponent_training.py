@@ -31,14 +31,12 @@ import jax.numpy as jnp
 import numpy as np
 import pyspiel
 
-from detente.agents import Learner, Network, PPOConfig, TrainingState, act, stack_params
+from detente.agents import Learner, Network, PPOConfig, TrainingState, stack_params
 from detente.lib import OpenSpielEnv, TimeStep
 from detente.lib.metrics_logger import Logger
 from detente.population.host_rollout import collect_unroll
 from detente.population.matches import _as_game
 from detente.population.members import Population
-
-_act = jax.jit(act, static_argnums=0)
 
 
 @dataclasses.dataclass(frozen=True)
