@@ -42,9 +42,6 @@ from detente.agents import (
 )
 from detente.games import jax_games
 from detente.lib.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    load_metadata,
     save_checkpoint,
 )
 from detente.lib.metrics_logger import Logger
@@ -53,6 +50,7 @@ from detente.population.self_play import (
     CHECKPOINT_DIR,
     SelfPlayConfig,
     SelfPlayResult,
+    restore_run_checkpoint,
     train_self_play,
 )
 
@@ -200,24 +198,14 @@ def train_jax_self_play(
             f"episodes last up to {spec.max_steps} steps; JAX games are not truncated (use None)"
         )
     checkpoint_path = pathlib.Path(run_dir) / CHECKPOINT_DIR if run_dir is not None else None
-    if checkpoint_path is not None and checkpoint_path.exists():
-        metadata = load_metadata(checkpoint_path)
-        if metadata.get("game") != spec.name or metadata.get("backend") != BACKEND:
-            raise CheckpointError(
-                f"checkpoint {checkpoint_path} is for game {metadata.get('game')!r} on backend "
-                f"{metadata.get('backend', 'openspiel')!r}, not {spec.name!r} on {BACKEND!r}; "
-                "use another run directory"
-            )
-
     root_key = jax.random.key(config.seed)
     learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
     train_state = learner.state
     average = train_state.params
     first_update, env_steps = 0, 0
-    if checkpoint_path is not None and checkpoint_path.exists():
-        saved, metadata = load_checkpoint(checkpoint_path, (train_state, average))
-        train_state, average = jax.device_put(saved)
-        first_update, env_steps = metadata["update"], metadata["env_steps"]
+    restored = restore_run_checkpoint(checkpoint_path, spec.name, BACKEND, (train_state, average))
+    if restored is not None:
+        (train_state, average), first_update, env_steps = restored
     batch, num_players = config.batch_size, spec.num_players
     env_state, stats = None, _zero_stats(batch, num_players)
 

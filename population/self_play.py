@@ -153,6 +153,36 @@ class _EpisodeReturns:
         return mean
 
 
+def restore_run_checkpoint(
+    checkpoint_path: pathlib.Path | None, game: str, backend: str, template: Any
+) -> tuple[Any, int, int] | None:
+    """Loads a self-play run's checkpoint, refusing one of another game or backend.
+
+    Args:
+      checkpoint_path: the run's checkpoint directory (None or absent: nothing to resume).
+      game: the game's full name the run trains on.
+      backend: "openspiel" or "jax"; checkpoints without the key are "openspiel".
+      template: the pytree structure to restore into (training state, averaged params).
+
+    Returns:
+      None, or (the restored pytree on the device, updates done, game-steps played).
+
+    Raises:
+      CheckpointError: the checkpoint is for another game or backend, or is corrupt.
+    """
+    if checkpoint_path is None or not checkpoint_path.exists():
+        return None
+    stored = load_metadata(checkpoint_path)
+    stored_game, stored_backend = stored.get("game"), stored.get("backend", "openspiel")
+    if stored_game != game or stored_backend != backend:
+        raise CheckpointError(
+            f"checkpoint {checkpoint_path} is for game {stored_game!r} on backend "
+            f"{stored_backend!r}, not {game!r} on {backend!r}; use another run directory"
+        )
+    saved, metadata = load_checkpoint(checkpoint_path, template)
+    return jax.device_put(saved), metadata["update"], metadata["env_steps"]
+
+
 def train_self_play(
     config: SelfPlayConfig,
     *,
@@ -185,19 +215,12 @@ def train_self_play(
     average = learner.params
 
     checkpoint_path = pathlib.Path(run_dir) / CHECKPOINT_DIR if run_dir is not None else None
-    if checkpoint_path is not None and checkpoint_path.exists():
-        stored = load_metadata(checkpoint_path)
-        stored_game, stored_backend = stored.get("game"), stored.get("backend", "openspiel")
-        if stored_game != spec.name or stored_backend != "openspiel":
-            raise CheckpointError(
-                f"checkpoint {checkpoint_path} is for game {stored_game!r} on backend "
-                f"{stored_backend!r}, not {spec.name!r} on 'openspiel'; use another run directory"
-            )
-        saved, metadata = load_checkpoint(checkpoint_path, (learner.state, learner.params))
-        state, average = saved
-        learner = Learner(network, config.ppo, root_key, state=jax.device_put(state))
-        average = jax.device_put(average)
-        first_update, env_steps = metadata["update"], metadata["env_steps"]
+    restored = restore_run_checkpoint(
+        checkpoint_path, spec.name, "openspiel", (learner.state, learner.params)
+    )
+    if restored is not None:
+        (state, average), first_update, env_steps = restored
+        learner = Learner(network, config.ppo, root_key, state=state)
 
     seat_members = jnp.zeros((1, spec.num_players), jnp.int32)  # every seat: member 0
     learner_mask = np.ones((config.batch_size, spec.num_players), bool)
