@@ -15,6 +15,7 @@ from detente.population.members import Member, Population  # noqa: E402
 from detente.population.opponent_training import (  # noqa: E402
     OpponentTrainingConfig,
     OpponentTrainingResult,
+    check_seat_sets,
     train_against_opponents,
 )
 from detente.population.payoffs import MatchRecord, PayoffStore, PayoffTable  # noqa: E402
@@ -28,6 +29,7 @@ __all__ += [
     "Member",
     "OpponentTrainingConfig",
     "OpponentTrainingResult",
+    "check_seat_sets",
     "PSROConfig",
     "PSROResult",
     "PayoffStore",
@@ -99,11 +101,19 @@ from detente.population.league import (  # noqa: E402
     LeagueConfig,
     LeagueResult,
     ScoreTable,
+    learner_seat_sets,
     opponent_distribution,
     run_league,
 )
 
-__all__ += ["LeagueConfig", "LeagueResult", "ScoreTable", "opponent_distribution", "run_league"]
+__all__ += [
+    "LeagueConfig",
+    "LeagueResult",
+    "ScoreTable",
+    "learner_seat_sets",
+    "opponent_distribution",
+    "run_league",
+]
 
 # Where population work runs: in-process by default, Ray when asked (imported lazily).
 from detente.population.execution import (  # noqa: E402

@@ -354,7 +354,8 @@ class TrainingTask:
       config: the learner's training configuration.
       population: the members `opponents` names (`members_subset`).
       opponents: per seat, member id -> probability (None where only the learner sits).
-      learner_seats: the seats the learner plays.
+      learner_seats: per group of games (round-robin), the learner's seat or seat set
+        (`train_against_opponents`).
       seed: seed of everything random in the training.
       initial_params: warm-start parameters (numpy pytree) or None for a fresh init.
       log_step_offset: added to the update index of every recorded metrics row.
@@ -366,7 +367,7 @@ class TrainingTask:
     config: OpponentTrainingConfig
     population: Population
     opponents: tuple[Mapping[str, float] | None, ...]
-    learner_seats: tuple[int, ...]
+    learner_seats: tuple[int | tuple[int, ...], ...]
     seed: int
     initial_params: Any = None
     log_step_offset: int = 0
@@ -380,7 +381,7 @@ class TrainingTask:
         population: Population,
         *,
         opponents: Sequence[Mapping[str, float] | None],
-        learner_seats: Sequence[int],
+        learner_seats: Sequence[int | Sequence[int]],
         seed: int,
         initial_params: Any = None,
         log_step_offset: int = 0,
@@ -393,7 +394,10 @@ class TrainingTask:
             config,
             members_subset(population, ids),
             tuple(None if seat is None else dict(seat) for seat in opponents),
-            tuple(int(s) for s in learner_seats),
+            tuple(
+                int(s) if isinstance(s, (int, np.integer)) else tuple(int(x) for x in s)
+                for s in learner_seats
+            ),
             seed,
             initial_params,
             log_step_offset,

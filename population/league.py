@@ -22,8 +22,9 @@ after a reset).
 The run is a loop of rounds. Each learner trains `trainer.num_updates` PPO updates
 (`train_against_opponents`, continuing its `TrainingState`) against opponents drawn per group of
 games from its role's distribution, the learner cycling over all N seats (the order drawn per
-round); the "current" learners are their parameters at the start of the round, added to a
-working population as temporary `live_*` members. Then each learner snapshots if
+round), or over sets of `learner_seats` seats when it plays several seats of each game; the
+"current" learners are their parameters at the start of the round, added to a working
+population as temporary `live_*` members. Then each learner snapshots if
 `snapshot_every` updates passed since its last one, or if its score against its role's
 opponents (`snapshot_threshold`, measured by matches) is high enough. Every snapshot is added
 with its role, parent and step, and its matches against the league (every profile "one a, the
@@ -103,6 +104,32 @@ def _check_fraction(owner: str, name: str, value: Any) -> None:
         raise ValueError(f"{owner}.{name} must be a number in [0, 1], got {value!r}")
 
 
+def learner_seat_sets(
+    rng: np.random.Generator, num_players: int, learner_seats: int
+) -> list[int] | list[tuple[int, ...]]:
+    """The learner's seats for one round, cycled over its groups of games.
+
+    A random seat order o (one `rng.permutation`); with one learner seat, the seats o[0], ...,
+    o[N-1]; with k > 1, the N windows (o[i], ..., o[i+k-1]) (indices mod N), so that every
+    seat is the learner's in exactly k of the N sets.
+
+    Args:
+      rng: the round's Generator.
+      num_players: N.
+      learner_seats: k, in [1, N].
+
+    Returns:
+      N seats (k = 1) or N sorted seat tuples (k > 1), for `train_against_opponents`.
+    """
+    order = [int(s) for s in rng.permutation(num_players)]
+    if learner_seats == 1:
+        return order
+    return [
+        tuple(sorted(order[(i + j) % num_players] for j in range(learner_seats)))
+        for i in range(num_players)
+    ]
+
+
 @dataclasses.dataclass(frozen=True)
 class LeagueConfig:
     """Configuration of a league run (docs/league.md).
@@ -132,6 +159,11 @@ class LeagueConfig:
       league_exploiter_reset_prob: probability that a league exploiter is reset after a
         snapshot.
       games_per_profile: games per seat assignment when filling payoffs and checking scores.
+      learner_seats: seats each learner plays in every training game, in [1, N - 1] (N > 1):
+        1 puts it in one seat against N - 1 league opponents; k > 1 in k seats (a coalition of
+        copies of itself) against N - k opponents. The seat sets are N windows of k
+        consecutive seats of a per-round random seat order, cycled over groups of games, so
+        every seat is played equally often.
       hidden_sizes: widths of every member's MLP torso.
       max_steps: truncate OpenSpiel games after this many steps (None: the rules end games).
       trainer: each learner's PPO training per round (`num_updates` = updates per round;
@@ -162,6 +194,7 @@ class LeagueConfig:
     main_exploiter_reset: bool = True
     league_exploiter_reset_prob: float = 0.25
     games_per_profile: int = 8
+    learner_seats: int = 1
     hidden_sizes: tuple[int, ...] = (64,)
     max_steps: int | None = None
     trainer: OpponentTrainingConfig = dataclasses.field(default_factory=_default_trainer)
@@ -173,7 +206,8 @@ class LeagueConfig:
         owner = "LeagueConfig"
         if not isinstance(self.game, str) or not self.game:
             raise ValueError(f"{owner}.game must be a game string, got {self.game!r}")
-        league_spec(self.game, self.max_steps)  # fails early, naming the bad game or parameter
+        # Fails early, naming the bad game or parameter.
+        num_players = league_spec(self.game, self.max_steps).num_players
         for name, minimum in (
             ("rounds", 0),
             ("num_main", 1),
@@ -220,6 +254,13 @@ class LeagueConfig:
             )
         if self.max_steps is not None:
             _check_int(owner, "max_steps", self.max_steps, 1)
+        _check_int(owner, "learner_seats", self.learner_seats, 1)
+        if num_players > 1 and self.learner_seats >= num_players:
+            raise ValueError(
+                f"{owner}.learner_seats must be in [1, {num_players - 1}] for the "
+                f"{num_players}-player game {self.game!r} (one seat at least for an opponent), "
+                f"got {self.learner_seats}"
+            )
         if not isinstance(self.trainer, OpponentTrainingConfig):
             raise ValueError(
                 f"{owner}.trainer must be an OpponentTrainingConfig, got {self.trainer!r}"
@@ -555,7 +596,7 @@ class _League:
                 main_references=main_refs,
                 scores=scores,
             )
-            seats = [int(s) for s in rng.permutation(self.num_players)]
+            seats = learner_seat_sets(rng, self.num_players, config.learner_seats)
             tasks.append(
                 TrainingTask.create(
                     self.recipe,

@@ -1,11 +1,13 @@
 """Training a PPO learner against frozen opponents drawn from a population.
 
 The generalisation of naive self-play's loop (`population.self_play`): B games in G groups of
-B // G; in group g the learner plays seat `learner_seats[g % len(learner_seats)]` and every other
-seat p is played by a frozen member drawn from `opponents[p]`, a distribution over member ids.
-The trajectory's `learner_mask` [B, P] marks the learner's seat of every game, so PPO trains
-only on the learner's decisions. This is the best-response oracle of PSRO (opponents drawn from
-the meta-strategy) and of fictitious play (the uniform mixture over past members).
+B // G; in group g the learner plays the seat (or the set of seats)
+`learner_seats[g % len(learner_seats)]` and every other seat p is played by a frozen member
+drawn from `opponents[p]`, a distribution over member ids. The trajectory's `learner_mask`
+[B, P] marks the learner's seats of every game, so PPO trains only on the learner's decisions;
+its reported return is the mean over its seats. This is the best-response oracle of PSRO
+(opponents drawn from the meta-strategy) and of fictitious play (the uniform mixture over past
+members).
 
 Opponents are redrawn, and the environment batch restarted, at the start of every segment of
 `segment_length` updates, so an episode is never played by two different opponents. All
@@ -114,31 +116,68 @@ class OpponentTrainingResult(NamedTuple):
     mean_return: float
 
 
+def check_seat_sets(learner_seats: Sequence[Any], num_players: int) -> list[tuple[int, ...]]:
+    """Normalises `learner_seats` to seat sets: each entry an int seat or a sequence of seats.
+
+    Returns:
+      One sorted tuple of seats per entry (an int seat s becomes (s,)).
+
+    Raises:
+      ValueError: naming the bad entry (empty, not a seat index, out of range, repeated, or a
+        set holding every seat, which leaves no opponent).
+    """
+    entries = list(learner_seats)
+    if not entries:
+        raise ValueError("learner_seats must name at least one seat (or seat set)")
+    sets: list[tuple[int, ...]] = []
+    for entry in entries:
+        seats = [entry] if isinstance(entry, (int, np.integer)) else entry
+        if isinstance(seats, (str, bytes, Mapping)) or not isinstance(seats, Sequence) or not seats:
+            raise ValueError(
+                f"learner_seats entries must be a seat index or a non-empty sequence of seat "
+                f"indices, got {entry!r}"
+            )
+        for seat in seats:
+            if isinstance(seat, bool) or not isinstance(seat, (int, np.integer)):
+                raise ValueError(f"learner_seats must hold seat indices, got {seat!r} in {entry!r}")
+            if not 0 <= seat < num_players:
+                raise ValueError(f"learner seat {seat} is out of range for {num_players} players")
+        if len(set(seats)) != len(seats):
+            raise ValueError(f"learner seat set {entry!r} repeats a seat")
+        if len(seats) == num_players and num_players > 1:
+            raise ValueError(
+                f"learner seat set {entry!r} holds all {num_players} seats: that is self-play "
+                "(population.self_play), not training against opponents"
+            )
+        sets.append(tuple(sorted(int(s) for s in seats)))
+    if all(len(t) == 1 for t in sets) and len(set(sets)) != len(sets):
+        raise ValueError(f"learner_seats has duplicates: {[t[0] for t in sets]}")
+    return sets
+
+
 def check_opponents(
     population: Population,
     opponents: Sequence[Mapping[str, float] | None],
-    learner_seats: Sequence[int],
+    learner_seats: Sequence[Any],
     num_players: int,
-) -> tuple[list[int], list[tuple[list[str], np.ndarray] | None]]:
-    """Validates the learner's seats and the per-seat opponent distributions.
+) -> tuple[list[tuple[int, ...]], list[tuple[list[str], np.ndarray] | None]]:
+    """Validates the learner's seat sets and the per-seat opponent distributions.
+
+    Args:
+      population: holds the members the distributions name.
+      opponents: per seat, member id -> probability (None where only the learner ever sits).
+      learner_seats: per group of games (round-robin), the learner's seat (an int) or seats (a
+        sequence of ints); see `check_seat_sets`.
+      num_players: N.
 
     Returns:
-      (learner seats, per seat (member ids, probabilities) or None where only the learner
+      (learner seat sets, per seat (member ids, probabilities) or None where only the learner
       ever sits).
 
     Raises:
       ValueError: naming the bad seat, member id or probability.
     """
-    seats = list(learner_seats)
-    if not seats:
-        raise ValueError("learner_seats must name at least one seat")
-    for seat in seats:
-        if isinstance(seat, bool) or not isinstance(seat, (int, np.integer)):
-            raise ValueError(f"learner_seats must be seat indices, got {seat!r}")
-        if not 0 <= seat < num_players:
-            raise ValueError(f"learner seat {seat} is out of range for {num_players} players")
-    if len(set(seats)) != len(seats):
-        raise ValueError(f"learner_seats has duplicates: {seats}")
+    sets = check_seat_sets(learner_seats, num_players)
     if isinstance(opponents, Mapping) or len(opponents) != num_players:
         raise ValueError(
             f"opponents must be a sequence of {num_players} distributions (one per seat; None "
@@ -146,7 +185,7 @@ def check_opponents(
         )
     checked: list[tuple[list[str], np.ndarray] | None] = []
     for seat, distribution in enumerate(opponents):
-        needed = len(seats) > 1 or seat != seats[0]
+        needed = any(seat not in seat_set for seat_set in sets)
         if distribution is None:
             if needed:
                 raise ValueError(
@@ -168,7 +207,7 @@ def check_opponents(
                 f"opponents[{seat}] must hold probabilities summing to 1, got {dict(distribution)}"
             )
         checked.append((ids, probs / probs.sum()))
-    return [int(s) for s in seats], checked
+    return sets, checked
 
 
 def _seed(*entropy: int) -> int:
@@ -199,7 +238,9 @@ def train_against_opponents(
       population: holds the opponents.
       opponents: per seat p, a mapping member id -> probability of playing seat p against the
         learner (None for a seat only the learner occupies).
-      learner_seats: the seats the learner plays, one per game, round-robin over groups.
+      learner_seats: per group of games, round-robin over the groups, the learner's seat (an
+        int) or seats (a sequence of ints: the learner plays all of them in each game of the
+        group, e.g. two allied seats of a 3-player game); opponents fill the other seats.
       seed: non-negative seed of everything random in the run.
       initial_params: start from these parameters (warm start) instead of a fresh init.
       initial_state: continue this `TrainingState` (parameters, optimiser state, key, step),
@@ -246,9 +287,10 @@ def train_against_opponents(
 
     num_groups = config.num_groups
     per_group = config.batch_size // num_groups
-    group_seat = np.array([seats[g % len(seats)] for g in range(num_groups)])
-    learner_mask = np.zeros((config.batch_size, num_players), bool)
-    learner_mask[np.arange(config.batch_size), np.repeat(group_seat, per_group)] = True
+    group_seats = np.zeros((num_groups, num_players), bool)  # [G, P]: the learner's seats
+    for g in range(num_groups):
+        group_seats[g, list(seats[g % len(seats)])] = True
+    learner_mask = np.repeat(group_seats, per_group, axis=0)  # [B, P]
     num_opponent_slots = num_groups * (num_players - 1)
 
     start = time.perf_counter()
@@ -257,13 +299,12 @@ def train_against_opponents(
     opponent_stack = seat_members = None
     running = np.zeros((config.batch_size, num_players))
     finished: list[float] = []
-    game_seat = np.repeat(group_seat, per_group)
 
     def on_step(previous: TimeStep, ts: TimeStep) -> None:  # the learner's episode returns
         running[previous.terminated | previous.truncated] = 0.0
         running[:] += ts.rewards
-        for b in np.flatnonzero(ts.terminated | ts.truncated):
-            finished.append(float(running[b, game_seat[b]]))
+        for b in np.flatnonzero(ts.terminated | ts.truncated):  # mean over the learner's seats
+            finished.append(float(running[b, learner_mask[b]].mean()))
 
     for update in range(config.num_updates):
         if update % config.segment_length == 0:
@@ -272,7 +313,7 @@ def train_against_opponents(
             running[:] = 0.0
             finished.clear()
             opponent_stack, seat_members = _draw_opponents(
-                population, distributions, group_seat, num_opponent_slots, _seed(seed, 2, segment)
+                population, distributions, group_seats, num_opponent_slots, _seed(seed, 2, segment)
             )
         if opponent_stack is None:
             stacked = stack_params([learner.params])
@@ -315,23 +356,25 @@ def _prepend(params: Any, stack: Any) -> Any:
 def _draw_opponents(
     population: Population,
     distributions: Sequence[tuple[list[str], np.ndarray] | None],
-    group_seat: np.ndarray,
+    group_seats: np.ndarray,
     num_slots: int,
     seed: int,
 ) -> tuple[Any | None, jax.Array]:
     """Draws every group's opponents; returns (stacked opponent params, seat_members [G, P]).
+
+    `group_seats` bool [G, P] marks the learner's seats of every group (member 0 plays them).
 
     Member index 0 of the acting stack is the learner, so opponents are numbered from 1. The
     opponent stack always has `num_slots` entries (padded with the first drawn member) so that
     acting keeps one compiled shape.
     """
     rng = np.random.default_rng(seed)
-    num_groups, num_players = len(group_seat), len(distributions)
+    num_groups, num_players = group_seats.shape
     seat_members = np.zeros((num_groups, num_players), np.int32)
     drawn: list[str] = []
     for g in range(num_groups):
         for seat in range(num_players):
-            if seat == group_seat[g]:
+            if group_seats[g, seat]:
                 continue
             ids, probs = distributions[seat]
             drawn.append(ids[int(rng.choice(len(ids), p=probs))])

@@ -223,3 +223,25 @@ def test_snapshot_threshold_and_no_reset():
     assert records["league_exploiter_0"].reference == "league_exploiter_0_s0"
     never = dataclasses.replace(every_never, snapshot_threshold=None)
     assert run_league(never).population.ids == [INITIAL_ID]
+
+
+def test_learner_seat_sets_cover_every_seat_equally():
+    from detente.population.league import learner_seat_sets
+
+    rng = np.random.default_rng(0)
+    assert sorted(learner_seat_sets(np.random.default_rng(0), 4, 1)) == [0, 1, 2, 3]
+    sets = learner_seat_sets(rng, 5, 2)
+    assert len(sets) == 5 and all(len(set(s)) == 2 for s in sets)
+    counts = np.bincount([p for s in sets for p in s], minlength=5)
+    assert (counts == 2).all()
+
+
+def test_league_with_the_learner_in_two_of_three_seats():
+    config = dataclasses.replace(TINY, learner_seats=2, rounds=1)
+    result = run_league(config)
+    assert [m.id for m in result.population][:2] == [INITIAL_ID, "main_0_s0"]
+    assert all(np.isfinite(row["main_0_return"]) for row in result.rows)
+    again = run_league(config)
+    assert again.population.hashes() == result.population.hashes()
+    with pytest.raises(ValueError, match=r"learner_seats must be in \[1, 2\]"):
+        dataclasses.replace(TINY, learner_seats=3)

@@ -126,3 +126,89 @@ def test_bad_opponents(opponents, seats, message):
 def test_bad_config(field, value, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(TINY, **{field: value})
+
+
+@functools.lru_cache
+def _kuhn3():
+    game = load("kuhn_poker(players=3)")
+    return game, make_policy_value_network(env_spec_for(game), hidden_sizes=(16,))
+
+
+def test_learner_in_two_seats_of_a_three_player_game():
+    """A coalition of the learner in two seats learns to beat a fixed third player."""
+    game, network = _kuhn3()
+    initial = Member.create("initial", network.init(jax.random.key(0)))
+    population = Population([initial])
+    sets = [(0, 1), (1, 2), (0, 2)]
+    config = OpponentTrainingConfig(
+        batch_size=48,
+        unroll_length=4,
+        num_updates=40,
+        num_groups=6,
+        segment_length=20,
+        ppo=PPOConfig(num_epochs=2, num_minibatches=2, learning_rate=1e-2),
+    )
+    result = train_against_opponents(
+        config,
+        game=game,
+        network=network,
+        population=population,
+        opponents=[{"initial": 1.0}] * 3,
+        learner_seats=sets,
+        seed=0,
+    )
+    tabular = TabularMembers(game, network)
+    learner = Member.create("learner", result.params)
+
+    def coalition_value(member):  # the mean over seat sets of the mean over the member's seats
+        values = []
+        for seat_set in sets:
+            seating = [member if p in seat_set else initial for p in range(3)]
+            values.append(tabular.profile_values(seating)[list(seat_set)].mean())
+        return float(np.mean(values))
+
+    before, after = coalition_value(initial), coalition_value(learner)
+    assert after > before + 0.1, (before, after)
+    assert np.isfinite(result.mean_return)
+
+
+@pytest.mark.parametrize(
+    "seats, opponents, message",
+    [
+        ([(0, 1, 2)], [None, None, None], "holds all 3 seats"),
+        ([(0, 0)], [None, None, {"x": 1.0}], r"seat set \(0, 0\) repeats a seat"),
+        ([()], [None, None, {"x": 1.0}], "non-empty sequence of seat indices"),
+        ([(0, 3)], [None, None, {"x": 1.0}], "learner seat 3 is out of range for 3 players"),
+        ([(0, 1), (1, 2)], [None, None, {"x": 1.0}], "seat 0 needs an opponent distribution"),
+        (["01"], [None, None, {"x": 1.0}], "seat index or a non-empty sequence"),
+    ],
+)
+def test_bad_seat_sets(seats, opponents, message):
+    game, network = _kuhn3()
+    population = Population([Member.create("x", network.init(jax.random.key(0)))])
+    with pytest.raises(ValueError, match=message):
+        train_against_opponents(
+            TINY,
+            game=game,
+            network=network,
+            population=population,
+            opponents=opponents,
+            learner_seats=seats,
+            seed=0,
+        )
+
+
+def test_draw_opponents_leaves_the_learner_seats_to_member_zero():
+    from detente.population.opponent_training import _draw_opponents
+
+    game, network = _kuhn3()
+    population = Population(
+        [Member.create(m, network.init(jax.random.key(i))) for i, m in enumerate("ab")]
+    )
+    dist = (["a", "b"], np.array([0.5, 0.5]))
+    group_seats = np.array([[True, True, False], [False, True, True], [True, False, False]])
+    _, seat_members = _draw_opponents(population, [dist] * 3, group_seats, 6, seed=3)
+    seat_members = np.asarray(seat_members)
+    assert (seat_members[group_seats] == 0).all()
+    assert (seat_members[~group_seats] > 0).all()
+    assert sorted(seat_members[~group_seats]) == [1, 2, 3, 4]  # one drawn slot per opponent seat
