@@ -26,6 +26,7 @@ meta-solver (`population.fictitious_play`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -60,6 +61,7 @@ from detente.population.tabular import TabularMembers
 
 PAYOFF_ESTIMATORS = ("exact", "sampled", "none")
 POPULATION_MODES = ("auto", "per_player", "shared")
+META_GAMES = ("full", "one_vs_rest")
 EXACT_EVALUATION = ("auto", "always", "never")
 _PROFILES_PER_BATCH = 64
 
@@ -83,6 +85,13 @@ class PSROConfig:
       games_per_profile: games per new seat assignment with the "sampled" estimator.
       population: "per_player", "shared" or "auto" (shared iff the game's `EnvSpec` is
         symmetric).
+      meta_game: the empirical game a shared population is meta-solved on. "full": the
+        seat-averaged symmetric tensor [N, S, ..., S] (`PayoffStore.seat_averaged_tensor`); for
+        a game whose `EnvSpec` is symmetric only one seating of each multiset of members is
+        played, C(S + N - 1, N) profiles, otherwise all S^N. "one_vs_rest": the S x S table of
+        a lone member against a field of another (`PayoffStore.one_vs_rest`, S^2 N profiles),
+        solved as the symmetric 2-player game (M, M^T): the scalable approximation for
+        many-player games, exact for N = 2. Per-player populations always use "full".
       exact_evaluation: exact NashConv of the meta-strategy mixture per iteration: "always",
         "never", or "auto" (when the payoff estimator is exact).
       hidden_sizes: widths of every member's MLP torso.
@@ -99,6 +108,7 @@ class PSROConfig:
     payoff_estimator: str = "exact"
     games_per_profile: int = 256
     population: str = "auto"
+    meta_game: str = "full"
     exact_evaluation: str = "auto"
     hidden_sizes: tuple[int, ...] = (64,)
     warm_start: bool = True
@@ -134,6 +144,8 @@ class PSROConfig:
             raise ValueError(
                 f"PSROConfig.population {self.population!r} is not one of {POPULATION_MODES}"
             )
+        if self.meta_game not in META_GAMES:
+            raise ValueError(f"PSROConfig.meta_game {self.meta_game!r} is not one of {META_GAMES}")
         if self.exact_evaluation not in EXACT_EVALUATION:
             raise ValueError(
                 f"PSROConfig.exact_evaluation {self.exact_evaluation!r} is not one of "
@@ -232,6 +244,12 @@ class _Run:
         if mode == "auto":
             mode = "shared" if self.spec.symmetric else "per_player"
         self.shared = mode == "shared"
+        if config.meta_game == "one_vs_rest" and not self.shared:
+            raise ValueError(
+                "PSROConfig.meta_game='one_vs_rest' needs one population shared by every seat "
+                f"(population='shared'), but {config.game!r} gets per-player populations "
+                f"(population={config.population!r})"
+            )
         self.num_populations = 1 if self.shared else self.num_players
         self.network = _network(self.spec, tuple(config.hidden_sizes))
         self.root_key = jax.random.key(config.seed)
@@ -292,7 +310,7 @@ class _Run:
         """Adds a record for every seat assignment that has none."""
         if self.config.payoff_estimator == "none":
             return
-        missing = payoffs.missing(self.seat_lists(populations))
+        missing = self.needed_profiles(payoffs, populations)
         if self.config.payoff_estimator == "exact":
             for profile in missing:
                 values = self.tabular.profile_values([population[m] for m in profile])
@@ -314,6 +332,27 @@ class _Run:
             for result in results:
                 payoffs.add(result.record())
 
+    def needed_profiles(
+        self, payoffs: PayoffStore, populations: list[list[str]]
+    ) -> list[tuple[str, ...]]:
+        """The seat assignments the meta-game reads that have no record yet, in a fixed order."""
+        n = self.num_players
+        if not self.shared:
+            return payoffs.missing(populations)
+        ids = populations[0]
+        if self.config.meta_game == "one_vs_rest":
+            profiles = []
+            for a, b in itertools.product(ids, repeat=2):
+                for seat in range(n):
+                    profile = [b] * n
+                    profile[seat] = a
+                    profiles.append(tuple(profile))
+        elif self.spec.symmetric:  # seats are interchangeable: one seating per multiset
+            profiles = list(itertools.combinations_with_replacement(ids, n))
+        else:
+            return payoffs.missing([ids] * n)
+        return [p for p in dict.fromkeys(profiles) if not payoffs.has(p)]
+
     # ------------------------------------------------------------------ meta-game
     def meta_solve(
         self, payoffs: PayoffStore, populations: list[list[str]]
@@ -322,7 +361,13 @@ class _Run:
         solver = META_SOLVERS[self.config.meta_solver]
         if self.config.payoff_estimator == "none":
             return [np.full(len(ids), 1.0 / len(ids)) for ids in populations], math.nan
-        if self.shared:
+        if self.shared and self.config.meta_game == "one_vs_rest":
+            table = payoffs.one_vs_rest(populations[0]).one_vs_rest
+            tensor = np.stack([table, table.T])
+            sigma = _clean(np.asarray(solver(tensor)[0], np.float64))
+            strategies = [sigma]
+            profile = [sigma, sigma]
+        elif self.shared:
             tensor = payoffs.seat_averaged_tensor(populations[0])
             sigma = _clean(np.asarray(solver(tensor)[0], np.float64))
             strategies = [sigma]

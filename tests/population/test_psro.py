@@ -125,6 +125,32 @@ def test_sampled_estimator_and_shared_population():
     np.testing.assert_allclose(shared.meta_strategies[-1][0], [0.5, 0.5])
 
 
+def test_one_vs_rest_meta_game():
+    # Two players: the one-vs-rest table is the seat-averaged game, so the runs are identical.
+    config = dataclasses.replace(RPS, iterations=2, population="shared")
+    full = run_psro(config, initial_params=[rock_params(RPS)])
+    reduced = run_psro(
+        dataclasses.replace(config, meta_game="one_vs_rest"), initial_params=[rock_params(RPS)]
+    )
+    assert reduced.population.hashes() == full.population.hashes()
+    for a, b in zip(full.meta_strategies, reduced.meta_strategies, strict=True):
+        np.testing.assert_allclose(a[0], b[0], atol=1e-9)
+    # Three players, S = 3 members: S^2 N - S (N - 1) = 21 profiles instead of S^N = 27.
+    kuhn3 = dataclasses.replace(
+        KUHN,
+        game="kuhn_poker(players=3)",
+        population="shared",
+        meta_solver="projected_replicator_dynamics",
+        exact_evaluation="never",
+    )
+    small = run_psro(dataclasses.replace(kuhn3, meta_game="one_vs_rest"))
+    assert len(small.payoffs) == 21
+    assert np.isclose(small.meta_strategies[-1][0].sum(), 1.0)
+    assert len(run_psro(kuhn3).payoffs) == 27
+    with pytest.raises(ValueError, match="meta_game='one_vs_rest' needs one population shared"):
+        run_psro(dataclasses.replace(KUHN, meta_game="one_vs_rest"))
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [
@@ -132,6 +158,7 @@ def test_sampled_estimator_and_shared_population():
         ("payoff_estimator", "guess", "payoff_estimator 'guess' is not one of"),
         ("payoff_estimator", "none", "payoff_estimator='none' needs meta_solver='uniform'"),
         ("population", "league", "population 'league' is not one of"),
+        ("meta_game", "tensor", "meta_game 'tensor' is not one of"),
         ("exact_evaluation", "yes", "exact_evaluation 'yes' is not one of"),
         ("iterations", -1, "iterations must be a non-negative integer"),
         ("games_per_profile", 0, "games_per_profile must be a positive integer"),
