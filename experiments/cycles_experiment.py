@@ -13,8 +13,11 @@ NashConv is recorded against the game-steps it trained on and its wall time:
 * fictitious play (`population.run_fictitious_play`, PSRO with the uniform meta-solver):
   NashConv of the uniform mixture of all members, per iteration;
 * the league (`population.league.run_league`, Vinyals et al. 2019: a main agent trained by
-  self-play and prioritised fictitious self-play, a main exploiter, a league exploiter): NashConv
-  of the main agent's snapshot after every round (the agent a league produces, not a mixture).
+  self-play and prioritised fictitious self-play, a main exploiter, a league exploiter): two
+  curves from one run, NashConv of the main agent's snapshot after every round ("league", the
+  single agent a league produces) and of the meta-Nash mixture over all the league's members
+  so far ("league_nash": the `zero_sum_nash` solution of the league's own one-vs-rest payoff
+  table, as AlphaStar evaluated its league).
 
 NashConv is computed exactly on the game tree (`population.TabularMembers`). Game-steps count
 every game-step the method's learners trained on (self-play: B x T per update; PSRO and
@@ -54,6 +57,7 @@ import numpy as np
 from detente.agents import PPOConfig, make_policy_value_network
 from detente.games import load
 from detente.lib import env_spec_for
+from detente.lib.meta_game import META_SOLVERS
 from detente.population import (
     Member,
     OpponentTrainingConfig,
@@ -353,20 +357,40 @@ def _league_curve(config: CyclesConfig, game_name: str, run_dir: pathlib.Path) -
         m for m in result.population if m.role == "initial" or m.metadata.get("learner") == main
     ]
     points = []
-    for member in snapshots:
-        finished_rounds = member.metadata["round"] + 1 if "round" in member.metadata else 0
-        points.append(
-            CurvePoint(
-                game=game_name,
-                method="league",
-                step=finished_rounds,
-                game_steps=finished_rounds * steps_per_round,
-                wall_time=float(elapsed[finished_rounds - 1]) if finished_rounds else 0.0,
-                nash_conv=tabular.evaluate(tabular.table(member)).nash_conv,
-                favourite_action_p0=-1,
-            )
+
+    def point(method: str, finished_rounds: int, nash_conv: float) -> CurvePoint:
+        return CurvePoint(
+            game=game_name,
+            method=method,
+            step=finished_rounds,
+            game_steps=finished_rounds * steps_per_round,
+            wall_time=float(elapsed[finished_rounds - 1]) if finished_rounds else 0.0,
+            nash_conv=nash_conv,
+            favourite_action_p0=-1,
         )
+
+    for member in snapshots:
+        finished_rounds = _finished_rounds(member)
+        points.append(
+            point("league", finished_rounds, tabular.evaluate(tabular.table(member)).nash_conv)
+        )
+    # The league as a whole: after each round, the meta-Nash mixture over every member so far
+    # (AlphaStar's evaluation of a league), solved on the one-vs-rest payoff table.
+    solver = META_SOLVERS["zero_sum_nash"]
+    for finished_rounds in range(league_config.rounds + 1):
+        members = [m for m in result.population if _finished_rounds(m) <= finished_rounds]
+        table = result.payoffs.one_vs_rest([m.id for m in members]).one_vs_rest
+        sigma = np.clip(np.asarray(solver(np.stack([table, table.T]))[0], np.float64), 0, None)
+        sigma /= sigma.sum()
+        weights = [sigma] * tabular.num_players
+        nash_conv = tabular.mixture_nash_conv([members] * tabular.num_players, weights).nash_conv
+        points.append(point("league_nash", finished_rounds, nash_conv))
     return points
+
+
+def _finished_rounds(member) -> int:
+    """Rounds of a league finished when `member` was frozen (0 for the initial member)."""
+    return member.metadata["round"] + 1 if "round" in member.metadata else 0
 
 
 def _biased_initial_params(config: PSROConfig, bias: float) -> list | None:
@@ -396,6 +420,7 @@ _STYLE = {
     "psro": ("tab:blue", "PSRO (meta-strategy mixture)"),
     "fictitious_play": ("tab:green", "fictitious play (uniform mixture)"),
     "league": ("tab:purple", "league (main agent's snapshots)"),
+    "league_nash": ("tab:orange", "league (meta-Nash mixture of its members)"),
 }
 
 

@@ -118,9 +118,19 @@ def test_tiny_league_run_and_resume(tmp_path):
     assert main(argv) == 0
     with open(run_dir / "curves.csv") as f:
         rows = list(csv.DictReader(f))
-    # The initial member, then the main agent's snapshot after each of the 2 rounds.
-    assert [int(row["step"]) for row in rows] == [0, 1, 2]
+    # The initial member, then the main agent's snapshot after each of the 2 rounds; and the
+    # meta-Nash mixture of the league's members after rounds 0, 1, 2.
+    assert [(row["method"], int(row["step"])) for row in rows] == [
+        ("league", 0),
+        ("league", 1),
+        ("league", 2),
+        ("league_nash", 0),
+        ("league_nash", 1),
+        ("league_nash", 2),
+    ]
     assert all(0.0 <= float(row["nash_conv"]) <= 2.0 + 1e-9 for row in rows)
+    # Round 0: the league is its initial member alone, so both curves start at the same value.
+    assert rows[0]["nash_conv"] == rows[3]["nash_conv"]
     # A second call reuses the finished curve instead of training again.
     stored = (run_dir / "matrix_rps" / "league" / "curve.json").read_text()
     assert main(argv) == 0
