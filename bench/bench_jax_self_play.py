@@ -13,11 +13,12 @@ of the last. The two backends alternate; the median over `--repeats` runs is rep
 "Steps/s without updates" times the acting + stepping loop alone: the jitted `jax_rollout`
 (one device call per T steps) against the adapter's `act` + `env.step` loop.
 
-Hook for larger games: `--game` takes any registered JAX game (`detente.games.jax_games.make`)
-and `--peer-game` the OpenSpiel game string of the same game when its name differs (e.g. the
-realpolitik JAX engine, once it registers itself, against OpenSpiel's `realpolitik`):
-  python bench/bench_jax_self_play.py --game "realpolitik_jax(map=...)" \
-      --peer-game "realpolitik(map=...)"
+`--game` takes any registered JAX game (`detente.games.jax_games.make`) and `--peer-game` the
+host game string of the same game when its name differs. Realpolitik: the JAX engine
+(`realpolitik_jax`) against the host backend's `RealpolitikEnv` (numpy reference engine, the
+same observations, K-slot actions and network; `train_self_play` learns realpolitik on it):
+  python bench/bench_jax_self_play.py --game "realpolitik_jax(map=duel,max_years=2)" \
+      --peer-game "realpolitik(map=duel,max_years=2)"
 
 Run:  python bench/bench_jax_self_play.py            (a few minutes on 2 loaded cores)
       python bench/bench_jax_self_play.py --quick    (about a minute)
@@ -40,10 +41,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from detente.agents import PPOConfig, act, make_policy_value_network, stack_params
-from detente.games import jax_games, load
-from detente.lib import OpenSpielEnv
+from detente.games import jax_games
 from detente.population.jax_rollout import init_env_states, make_rollout
 from detente.population.jax_self_play import train_jax_self_play
+from detente.population.league_env import env_factory
 from detente.population.self_play import SelfPlayConfig, train_self_play
 
 
@@ -83,8 +84,11 @@ def _jax_rollout_rate(config: SelfPlayConfig, calls: int) -> float:
 
 
 def _openspiel_rollout_rate(config: SelfPlayConfig, game_name: str, calls: int) -> float:
-    """Frames/s of train_self_play's acting loop alone: jitted `act` + `OpenSpielEnv.step`."""
-    env = OpenSpielEnv(load(game_name), config.batch_size, auto_reset=True)
+    """Frames/s of train_self_play's acting loop alone: jitted `act` + the host env's `step`.
+
+    The host env is `train_self_play`'s: `OpenSpielEnv`, or `RealpolitikEnv` for realpolitik.
+    """
+    env = env_factory(game_name)(config.batch_size, True)
     network = make_policy_value_network(env.spec, hidden_sizes=config.hidden_sizes)
     params = stack_params([network.init(jax.random.key(0))])
     act_fn = jax.jit(act, static_argnums=0)

@@ -1,6 +1,8 @@
 """Naive self-play: the simplest population, one learner playing every seat against itself.
 
-The loop, on the OpenSpiel adapter: act in B games with the current parameters for T steps,
+The loop, on the host backend (the OpenSpiel adapter; for realpolitik games the numpy
+`RealpolitikEnv`, one step = one phase, as in the league): act in B games with the current
+parameters for T steps,
 hand the `Trajectory` to the PPO learner, repeat. Every `checkpoint_every` updates the run
 directory receives a checkpoint (arrays + JSON, no pickle), and the environment batch is
 restarted from a seed derived from the run seed and the segment index, so a run resumed from
@@ -32,8 +34,7 @@ from detente.agents import (
     make_policy_value_network,
     stack_params,
 )
-from detente.games import load
-from detente.lib import EnvSpec, OpenSpielEnv, TimeStep
+from detente.lib import EnvSpec, TimeStep
 from detente.lib.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -42,6 +43,7 @@ from detente.lib.checkpoint import (
 )
 from detente.lib.metrics_logger import Logger
 from detente.population.host_rollout import collect_unroll
+from detente.population.league_env import env_factory
 
 CHECKPOINT_DIR = "checkpoint"
 
@@ -205,8 +207,9 @@ def train_self_play(
     Returns:
       A `SelfPlayResult`.
     """
-    game = load(config.game)
-    env = OpenSpielEnv(game, config.batch_size, max_steps=config.max_steps, auto_reset=True)
+    # Realpolitik on `RealpolitikEnv` (one step = one phase, K order slots, as the league and
+    # the JAX engine), every other game on `OpenSpielEnv`.
+    env = env_factory(config.game, config.max_steps)(config.batch_size, True)
     spec = env.spec
     network = make_policy_value_network(spec, hidden_sizes=config.hidden_sizes)
     root_key = jax.random.key(config.seed)

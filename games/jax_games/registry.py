@@ -161,3 +161,24 @@ register(
     {"players": 2, "coins": 10, "fields": 3},
     description="Colonel Blotto, OpenSpiel's rules, any number of players",
 )
+
+
+def _realpolitik_jax(**parameters: Any) -> JaxGame:
+    # Imported on first use: the engine pulls in the realpolitik package and its tables.
+    from detente.games.realpolitik_jax import RealpolitikJax
+
+    return RealpolitikJax(**parameters).game()
+
+
+register(
+    "realpolitik_jax",
+    _realpolitik_jax,
+    {
+        "map": "classic",
+        "scoring": "sum_of_squares",
+        "max_years": 10,
+        "random_end_prob": 0.0,
+        "random_end_after": 1,
+    },
+    description="realpolitik on the JAX engine (one step = one phase, K order slots)",
+)
