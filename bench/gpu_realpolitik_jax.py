@@ -2,11 +2,14 @@
 
 One prepared script for an accelerator machine (not run in CI): prints the device, then for each
 batch size the compile time and the phases per second of random legal play on the classic board
-(actions sampled on the device from the masks, auto-reset, one jitted `lax.scan`), and ends with
-one JSON line. Batches that do not fit in memory are reported as such and skipped. Designed to
-finish in under 5 minutes.
+(actions sampled on the device from the masks, auto-reset, one jitted `lax.scan`), then
+self-play training frames per second on the JAX backend (`train_jax_self_play` on
+`realpolitik_jax`, PPO updates included, compilation excluded, as in bench_jax_self_play.py),
+and ends with one JSON line. Batches that do not fit in memory are reported as such and
+skipped. Designed to finish in under 5 minutes.
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
+         [--self-play-game "realpolitik_jax(map=classic,max_years=2)"] [--self-play-batches 1024]
 """
 
 from __future__ import annotations
@@ -20,9 +23,26 @@ import time
 import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_jax_self_play import _rate  # noqa: E402
 from bench_realpolitik_jax import bench_jax, state_bytes  # noqa: E402
 
+from detente.agents import PPOConfig  # noqa: E402
 from detente.games.realpolitik_jax import RealpolitikJax  # noqa: E402
+from detente.population.jax_self_play import train_jax_self_play  # noqa: E402
+from detente.population.self_play import SelfPlayConfig  # noqa: E402
+
+
+def self_play_rate(game: str, batch: int, updates: int) -> float:
+    """Self-play training frames/s (phases of one game) on the JAX backend, updates included."""
+    config = SelfPlayConfig(
+        game=game,
+        batch_size=batch,
+        unroll_length=16,
+        hidden_sizes=(256, 256),
+        ppo=PPOConfig(num_epochs=2, num_minibatches=4),
+        log_every=10**6,
+    )
+    return _rate(train_jax_self_play, config, updates)
 
 
 def main() -> None:
@@ -30,6 +50,9 @@ def main() -> None:
     parser.add_argument("--batches", default="1024,4096,16384,65536")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--budget-s", type=float, default=270.0, help="stop starting new sizes")
+    parser.add_argument("--self-play-game", default="realpolitik_jax(map=classic,max_years=2)")
+    parser.add_argument("--self-play-batches", default="1024")
+    parser.add_argument("--self-play-updates", type=int, default=6)
     args = parser.parse_args()
     device = jax.devices()[0]
     print(f"device: {device.platform} {device.device_kind}", flush=True)
@@ -47,6 +70,17 @@ def main() -> None:
             continue
         out[batch] = r
         print(json.dumps(r), flush=True)
+    self_play = {}
+    for batch in (int(b) for b in args.self_play_batches.split(",") if b):
+        if time.perf_counter() - start > args.budget_s:
+            print(f"self-play batch {batch}: skipped (time budget)", flush=True)
+            continue
+        try:
+            self_play[batch] = self_play_rate(args.self_play_game, batch, args.self_play_updates)
+        except Exception as e:  # out of memory on the device: report and go on
+            print(f"self-play batch {batch}: failed ({type(e).__name__}: {str(e)[:200]})")
+            continue
+        print(f"self-play {args.self_play_game} B={batch}: {self_play[batch]:.0f} frames/s")
     best = max(out.values(), key=lambda r: r["phases_per_s"], default=None)
     print(
         json.dumps(
@@ -59,6 +93,8 @@ def main() -> None:
                 "by_batch": {b: round(r["phases_per_s"], 1) for b, r in out.items()},
                 "compile_s": {b: round(r["compile_s"], 1) for b, r in out.items()},
                 "state_bytes_per_game": state_bytes(env),
+                "self_play_game": args.self_play_game,
+                "self_play_frames_per_s": {b: round(r, 1) for b, r in self_play.items()},
             }
         )
     )
