@@ -1,0 +1,120 @@
+"""Minimal convoy routes as static tables, for the convoy-order legality rule of DATC 6.G.19.
+
+A convoy route from a coastal province `src` to `dst` is a chain of fleets at sea from a sea
+touching `src` to a sea touching `dst`. A fleet's convoy order is legal only if the fleet is on
+a *minimal* route (no proper subset of its fleets is a route): a fleet that no route needs
+cannot convoy (2023 rules; the reference engine's `_on_minimal_route`). Minimal routes are the
+chordless sea paths whose first sea alone touches `src` and whose last alone touches `dst`,
+and whether a path is one depends only on the board, not on where the other fleets stand. So
+the minimal routes under an occupancy of the seas are exactly the board's minimal routes whose
+seas are all occupied, and one table per board answers the question with a gather:
+`pair_routes[src, dst]` lists the routes, `route_seas[r]` their seas.
+
+There are few: 2,094 over every ordered pair of coastal provinces of the classic board, at
+most 4 for one pair (docs/realpolitik_jax.md).
+
+Dimension names: N provinces, S seas, R routes, M most routes of one pair, U units.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class RouteTables(NamedTuple):
+    """The minimal convoy routes of one board.
+
+    Attributes:
+      route_seas: bool [R + 1, S], the seas of each route; row R is an empty padding row.
+      pair_routes: int32 [N, N, M], the routes from src to dst (indices into `route_seas`),
+        padded with R (at least one column even on a board without routes).
+    """
+
+    route_seas: np.ndarray
+    pair_routes: np.ndarray
+
+
+def _routes(sea_adj: np.ndarray, touches: np.ndarray, src: int, dst: int) -> list[list[int]]:
+    """Every minimal route from `src` to `dst` as a list of sea indices (depth-first)."""
+    out: list[list[int]] = []
+
+    def extend(path: list[int]) -> None:
+        last = path[-1]
+        if touches[last, dst]:
+            out.append(path)
+            return
+        for q in np.flatnonzero(sea_adj[last]):
+            q = int(q)
+            if q in path or touches[q, src] or sea_adj[q, path[:-1]].any():
+                continue  # a repeat, a shortcut from src, or a chord: not minimal
+            extend(path + [q])
+
+    for s in np.flatnonzero(touches[:, src]):
+        extend([int(s)])
+    return out
+
+
+def route_tables(sea_adj: np.ndarray, sea_shore: np.ndarray) -> RouteTables:
+    """Builds the tables of a board from its sea graph.
+
+    Args:
+      sea_adj: bool [S, S], fleet adjacency between seas.
+      sea_shore: bool [S, N], the coastal provinces each sea touches.
+
+    Returns:
+      The `RouteTables`.
+    """
+    num_seas, num_provinces = sea_shore.shape
+    coasts = np.flatnonzero(sea_shore.any(axis=0))
+    seas_of: list[np.ndarray] = []
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for src in coasts:
+        for dst in coasts:
+            if src == dst:
+                continue
+            for path in _routes(sea_adj, sea_shore, int(src), int(dst)):
+                row = np.zeros(num_seas, bool)
+                row[path] = True
+                pairs.setdefault((int(src), int(dst)), []).append(len(seas_of))
+                seas_of.append(row)
+    num_routes = len(seas_of)
+    width = max((len(v) for v in pairs.values()), default=1)
+    route_seas = np.zeros((num_routes + 1, num_seas), bool)
+    if num_routes:
+        route_seas[:num_routes] = np.stack(seas_of)
+    pair_routes = np.full((num_provinces, num_provinces, width), num_routes, np.int32)
+    for (src, dst), routes in pairs.items():
+        pair_routes[src, dst, : len(routes)] = routes
+    return RouteTables(route_seas=route_seas, pair_routes=pair_routes)
+
+
+def on_minimal_route(
+    route_seas: jax.Array,
+    pair_routes: jax.Array,
+    src: jax.Array,
+    dst: jax.Array,
+    sea: jax.Array,
+    occupied: jax.Array,
+) -> jax.Array:
+    """Whether each unit's sea is on a minimal route of occupied seas from `src` to `dst`.
+
+    Args:
+      route_seas: bool [R + 1, S] (`RouteTables.route_seas`).
+      pair_routes: int32 [N, N, M] (`RouteTables.pair_routes`).
+      src, dst: int32 [U], the convoyed army's province and its destination (-1: none).
+      sea: int32 [U], the convoying fleet's sea index (-1: not at sea).
+      occupied: bool [S], seas holding a fleet.
+
+    Returns:
+      bool [U].
+    """
+    valid = (src >= 0) & (dst >= 0) & (sea >= 0)
+    routes = pair_routes[jnp.clip(src, 0), jnp.clip(dst, 0)]  # [U, M]
+    seas = route_seas[routes]  # [U, M, S]
+    usable = jnp.all(~seas | occupied, axis=-1)  # [U, M]: every sea of the route holds a fleet
+    holds = jnp.take_along_axis(seas, jnp.clip(sea, 0)[:, None, None], axis=-1)[..., 0]
+    return valid & jnp.any(usable & holds, axis=-1)
