@@ -31,27 +31,55 @@ from detente.games.realpolitik_jax import RealpolitikJax
 from detente.games.realpolitik_jax._check import compare_with_reference, random_legal_actions
 
 
-def sample_legal(key: jax.Array, mask: jax.Array) -> jax.Array:
-    """Uniform legal actions int32 [..., K] from a mask [..., K, A] (r-th True entry).
+def _prefix_sum(x: jax.Array) -> jax.Array:
+    """Inclusive prefix sums int32 along the last axis of small counts, as one float32 matrix
+    product with a triangular matrix (exact below 2**24; XLA's CPU backend runs `jnp.cumsum` as
+    a slow windowed reduction)."""
+    n = x.shape[-1]
+    upper = jnp.asarray(np.triu(np.ones((n, n), np.float32)))
+    return jnp.dot(x.astype(jnp.float32), upper).astype(jnp.int32)
 
-    Two-level search (blocks of `_BLOCK` entries, then inside the chosen block): the same
-    answer as `argmax(cumsum(mask) > r)` without a cumulative sum over all A entries, which
-    XLA's CPU backend runs slowly.
+
+def _nth_set_bit(word: jax.Array, n: jax.Array) -> jax.Array:
+    """Position int32 of the (n + 1)-th set bit of uint32 `word` (binary search on popcounts)."""
+    pos = jnp.zeros(word.shape, jnp.int32)
+    width = _BLOCK // 2
+    while width:
+        below = (jnp.uint32(1) << (pos + width).astype(jnp.uint32)) - jnp.uint32(1)
+        count = jax.lax.population_count(word & below).astype(jnp.int32)
+        pos = jnp.where(count <= n, pos + width, pos)
+        width //= 2
+    return pos
+
+
+def sample_legal(key: jax.Array, mask: jax.Array) -> jax.Array:
+    """Uniform legal actions int32 [..., K] from a mask [..., K, A] (the r-th True entry).
+
+    The one pass over the mask packs each block of `_BLOCK` entries into a uint32 word (the
+    last block holds the A mod `_BLOCK` remaining entries); popcounts and their prefix sums
+    pick the word holding the r-th legal entry, and a binary search on popcounts the bit. The
+    same answer as `argmax(cumsum(mask) > r)` without a cumulative sum over all A entries.
     """
-    a = mask.shape[-1]
-    nb = -(-a // _BLOCK)
-    padded = jnp.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, nb * _BLOCK - a)])
-    blocks = padded.reshape(*mask.shape[:-1], nb, _BLOCK)
-    bcount = jnp.sum(blocks, axis=-1, dtype=jnp.int32)
-    count = jnp.sum(bcount, axis=-1)
+    lead = mask.shape[:-1]
+    nb, tail = divmod(mask.shape[-1], _BLOCK)
+    shifts = jnp.arange(_BLOCK, dtype=jnp.uint32)
+
+    def pack(bits):  # [..., _BLOCK] bool -> uint32
+        return jnp.sum(bits.astype(jnp.uint32) << shifts, axis=-1, dtype=jnp.uint32)
+
+    last = jnp.pad(mask[..., nb * _BLOCK :], [(0, 0)] * len(lead) + [(0, _BLOCK - tail)])
+    words = jnp.concatenate(
+        [pack(mask[..., : nb * _BLOCK].reshape(*lead, nb, _BLOCK)), pack(last)[..., None]],
+        axis=-1,
+    )  # [..., nb + 1]
+    counts = jax.lax.population_count(words).astype(jnp.int32)
+    csum = _prefix_sum(counts)
+    count = csum[..., -1]
     r = jnp.floor(jax.random.uniform(key, count.shape) * count).astype(jnp.int32)
-    bcsum = jnp.cumsum(bcount, axis=-1)
-    blk = jnp.argmax(bcsum > r[..., None], axis=-1)
-    before = jnp.take_along_axis(bcsum - bcount, blk[..., None], axis=-1)[..., 0]
-    inner = jnp.take_along_axis(blocks, blk[..., None, None], axis=-2)[..., 0, :]
-    icsum = jnp.cumsum(inner, axis=-1, dtype=jnp.int32)
-    pos = jnp.argmax(icsum > (r - before)[..., None], axis=-1)
-    return (blk * _BLOCK + pos).astype(jnp.int32)
+    blk = jnp.minimum(jnp.sum(csum <= r[..., None], axis=-1, dtype=jnp.int32), nb)
+    before = jnp.take_along_axis(csum - counts, blk[..., None], axis=-1)[..., 0]
+    word = jnp.take_along_axis(words, blk[..., None], axis=-1)[..., 0]
+    return (blk * _BLOCK + _nth_set_bit(word, r - before)).astype(jnp.int32)
 
 
 _BLOCK = 32

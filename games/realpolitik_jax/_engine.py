@@ -33,6 +33,7 @@ from detente.games.realpolitik.engine import phase_parts
 from detente.games.realpolitik.env import RealpolitikRules
 from detente.games.realpolitik.maps import Map
 from detente.games.realpolitik_jax import _board as B
+from detente.games.realpolitik_jax import _legal as L
 from detente.games.realpolitik_jax import _movement as M
 from detente.lib.spec import EnvSpec
 
@@ -131,73 +132,24 @@ def _gather(x, idx, fill):
     return jnp.where(idx >= 0, x[jnp.clip(idx, 0)], fill)
 
 
-class _LegalTables(NamedTuple):
-    """Compact entry lists of the legality checks that depend on the position (numpy, static).
+class _ObsColumns(NamedTuple):
+    """Static description of the 6P + 7 columns of a location's observation block (numpy)."""
 
-    The legal entries of a location row are `V[index]`, V = [False, True, via..., support
-    hold..., support move..., convoy..., retreat...] the values of the dynamic entries only
-    (about a quarter of the [L, A] table on the classic board), so the costly gathers run over
-    those entries and one gather spreads them over [L, A] (no scatter).
-    """
-
-    move_index: np.ndarray  # int32 [L, A], movement phase: position in V
-    retreat_index: np.ndarray  # int32 [L, A], retreat phase: position in V
-    via_pair: np.ndarray  # int32 [Ev], flat [N, N] index (province of the army, target)
-    sh_aux_loc: np.ndarray  # int32 [Eh]
-    sh_aux_type: np.ndarray  # int32 [Eh]
-    sm_aux_loc: np.ndarray  # int32 [Em]
-    sm_aux_type: np.ndarray  # int32 [Em]
-    sm_adjacent: np.ndarray  # bool [Em]
-    sm_pair: np.ndarray  # int32 [Em], flat [N, N] index (supported province, target)
-    cv_aux_loc: np.ndarray  # int32 [Ec]
-    cv_aux_type: np.ndarray  # int32 [Ec]
-    cv_shore_aux: np.ndarray  # int32 [Ec], flat [L, N] index (location, convoyed province)
-    cv_shore_tgt: np.ndarray  # int32 [Ec], flat [L, N] index (location, target)
-    rt_loc_prov: np.ndarray  # int32 [Er], province of the retreating unit
-    rt_tgt_prov: np.ndarray  # int32 [Er]
+    spread: np.ndarray  # float32 [13, 6P + 7]: the 6 features (powers + 1), then the 7 flags
+    power: np.ndarray  # float32 [P, 6P + 7], power + 1 of each feature column in each view
+    is_extra: np.ndarray  # bool [6P + 7], one of the 7 location flags
 
 
-def _legal_tables(b: B.BoardArrays) -> _LegalTables:
-    n = b.num_provinces
-    kind = b.e_kind
-    loc = np.broadcast_to(np.arange(b.num_locations)[:, None], kind.shape)
-    loc_prov = b.loc_province[loc]
-    move_index = np.zeros(kind.shape, np.int32)
-    retreat_index = np.zeros(kind.shape, np.int32)
-    move_index[(kind == B.E_HOLD) | (kind == B.E_MOVE)] = 1
-    retreat_index[kind == B.E_DISBAND] = 1
-    start = 2
-    picked = {}
-    for name, k, table in (
-        ("via", B.E_VIA, move_index),
-        ("sh", B.E_SUP_HOLD, move_index),
-        ("sm", B.E_SUP_MOVE, move_index),
-        ("cv", B.E_CONVOY, move_index),
-        ("rt", B.E_RETREAT, retreat_index),
-    ):
-        sel = kind == k
-        count = int(sel.sum())
-        table[sel] = start + np.arange(count)  # row-major order, as `x[sel]` below
-        picked[name] = sel
-        start += count
-    i32 = np.int32
-    v, h, m, c, r = (picked[k] for k in ("via", "sh", "sm", "cv", "rt"))
-    return _LegalTables(
-        move_index=move_index,
-        retreat_index=retreat_index,
-        via_pair=(loc_prov[v] * n + b.e_tgt_prov[v]).astype(i32),
-        sh_aux_loc=b.e_aux_loc[h].astype(i32),
-        sh_aux_type=b.e_aux_type[h].astype(i32),
-        sm_aux_loc=b.e_aux_loc[m].astype(i32),
-        sm_aux_type=b.e_aux_type[m].astype(i32),
-        sm_adjacent=b.e_adjacent[m].astype(bool),
-        sm_pair=(b.e_aux_prov[m] * n + b.e_tgt_prov[m]).astype(i32),
-        cv_aux_loc=b.e_aux_loc[c].astype(i32),
-        cv_aux_type=b.e_aux_type[c].astype(i32),
-        cv_shore_aux=(loc[c] * n + b.e_aux_prov[c]).astype(i32),
-        cv_shore_tgt=(loc[c] * n + b.e_tgt_prov[c]).astype(i32),
-        rt_loc_prov=loc_prov[r].astype(i32),
-        rt_tgt_prov=b.e_tgt_prov[r].astype(i32),
+def _obs_columns(num_p: int) -> _ObsColumns:
+    k = np.arange(6 * num_p + 7)
+    is_extra = k >= 6 * num_p
+    source = np.where(is_extra, 6 + k - 6 * num_p, k // num_p)
+    pw = np.arange(num_p)
+    power = (pw[:, None] + k[None, :] % num_p) % num_p + 1
+    return _ObsColumns(
+        spread=(source[None, :] == np.arange(13)[:, None]).astype(np.float32),
+        power=np.where(is_extra[None, :], -1, power).astype(np.float32),
+        is_extra=is_extra,
     )
 
 
@@ -237,7 +189,14 @@ class RealpolitikJax:
         b = self.board
         # The same arrays as JAX constants, for indexing with traced values.
         self._jb = _JaxBoard(b)
-        self._lt = _legal_tables(b)
+        self._lt = L.legal_tables(b)
+        self._initial: State | None = None  # numpy, filled by the first `init`
+        # Observation helpers: home-centre owner of each location (-1 none), and the power in
+        # column j of power o's view, (o + j) % P.
+        self._home_loc = b.home_owner[b.loc_province].astype(np.int32)
+        pw = np.arange(b.num_players)
+        self._view_power = ((pw[:, None] + pw[None, :]) % b.num_players).astype(np.int32)
+        self._obs_cols = _obs_columns(b.num_players)
         self.spec = EnvSpec(
             name="realpolitik_jax" + self.rules.game_string()[len("realpolitik") :],
             num_players=b.num_players,
@@ -272,6 +231,16 @@ class RealpolitikJax:
           The initial `State` with zero rewards.
         """
         del key
+        if self._initial is None:
+            # Computed once (a constant of every program that calls `init`, e.g. auto-reset
+            # steps, instead of a second observation and mask per step).
+            with jax.ensure_compile_time_eval():
+                state = jax.jit(self._initial_state)()
+            self._initial = jax.tree.map(np.asarray, state)
+        return jax.tree.map(jnp.asarray, self._initial)
+
+    def _initial_state(self) -> State:
+        """The starting position, computed (`init` caches it as numpy)."""
         b = self._jb
         n = b.num_provinces
         core = _Core(
@@ -331,6 +300,9 @@ class RealpolitikJax:
             state.slot_location,
             safe,
         )
+        # A fusion boundary: the new position (small arrays) is materialised once rather than
+        # its per-game selects being fused into the large mask and observation loops.
+        nxt = jax.lax.optimization_barrier(nxt)
         welfare = state.welfare
         new_year = nxt.year > state.year
         unit_count, center_count = self._counts(nxt)
@@ -342,26 +314,36 @@ class RealpolitikJax:
         terminated, truncated = self._status(nxt, unit_count, center_count, key)
         returns = self._returns(welfare, center_count, unit_count, terminated | truncated)
         old_returns = state.welfare if self._scoring == "welfare" else jnp.zeros_like(welfare)
-        played = self._finish(
-            nxt,
-            welfare,
-            rewards=(returns - old_returns).astype(jnp.float32),
-            terminated=terminated,
-            truncated=truncated,
-            illegal=jnp.zeros_like(illegal),
-            step_count=state.step_count + 1,
+        rewards = (returns - old_returns).astype(jnp.float32)
+        new_done = terminated | truncated
+        new_slot, new_acting, _ = self._slots_of(nxt, new_done)
+        # A finished game stays as it is; an illegal action ends the game in its position. The
+        # mask and observation are computed once, from the position kept: a finished game's
+        # mask is all True and its observation is that of its position (`_finish`), so neither
+        # is read back from `state` (the largest arrays of the state).
+        keep = done | any_illegal
+
+        def pick(old, new):
+            return jnp.where(keep, old, new)
+
+        core = jax.tree.map(pick, _core_of(state), nxt)
+        welfare = pick(state.welfare, welfare)
+        slot = pick(state.slot_location, new_slot)
+        mask = self._mask(nxt, new_slot, new_acting, keep | new_done)
+        penalty = jnp.where(illegal, jnp.float32(ILLEGAL_REWARD), jnp.float32(0.0))
+        return State(
+            observation=self._observe(core, welfare, slot, self._adjust_counts(core)),
+            legal_action_mask=mask,
+            acting=jnp.where(keep, done & state.acting, new_acting),
+            rewards=jnp.where(done, 0.0, jnp.where(any_illegal, penalty, rewards)),
+            terminated=jnp.where(done, state.terminated, any_illegal | terminated),
+            truncated=pick(state.truncated, truncated),
+            illegal=jnp.where(done, state.illegal, illegal),
+            step_count=jnp.where(done, state.step_count, state.step_count + 1),
+            welfare=welfare,
+            slot_location=slot,
+            **core._asdict(),
         )
-        penalised = state._replace(
-            rewards=jnp.where(illegal, jnp.float32(ILLEGAL_REWARD), jnp.float32(0.0)),
-            terminated=jnp.ones((), bool),
-            illegal=illegal,
-            legal_action_mask=jnp.ones_like(state.legal_action_mask),
-            acting=jnp.zeros_like(state.acting),
-            step_count=state.step_count + 1,
-        )
-        unchanged = state._replace(rewards=jnp.zeros_like(state.rewards))
-        out = jax.tree.map(lambda x, y: jnp.where(any_illegal, x, y), penalised, played)
-        return jax.tree.map(lambda x, y: jnp.where(done, x, y), unchanged, out)
 
     # ------------------------------------------------------------------------------------------
     # Derived quantities.
@@ -487,46 +469,35 @@ class RealpolitikJax:
         my_shore = jnp.where((my_label < s)[:, None], shore[jnp.clip(my_label, 0, s - 1)], False)
         return pair, my_shore
 
-    def _legal_locations(self, core: _Core) -> jax.Array:
-        """Legal entries per location this phase, bool [L, A] (rows of slot locations matter)."""
-        b = self._jb
-        t = self._lt
-        kind = b.e_kind
+    def _mask(self, core: _Core, slot, acting, all_true) -> jax.Array:
+        """The legal-action mask bool [P, K, A] of a position (see `_legal.py`)."""
         ut, _ = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
         dt, _ = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
-        # Movement: only via moves, supports and convoys depend on the position.
         pair, my_shore = self._convoy_reach(core)
-        pair_flat = pair.reshape(-1)
-        shore_flat = my_shore.reshape(-1)
-        via_ok = pair_flat[t.via_pair]
-        sh_ok = ut[t.sh_aux_loc] == t.sh_aux_type
-        sm_ok = (ut[t.sm_aux_loc] == t.sm_aux_type) & (t.sm_adjacent | pair_flat[t.sm_pair])
-        cv_ok = (
-            (ut[t.cv_aux_loc] == t.cv_aux_type)
-            & shore_flat[t.cv_shore_aux]
-            & shore_flat[t.cv_shore_tgt]
+        values = L.entry_values(
+            self._lt,
+            self.board.num_actions,
+            core.phase_kind,
+            ut,
+            pair,
+            my_shore,
+            core.unit_owner >= 0,
+            core.contested,
+            core.dislodged_origin,
         )
-        # Retreats.
-        occupied = core.unit_owner >= 0
-        rt_ok = ~occupied[t.rt_tgt_prov] & ~core.contested[t.rt_tgt_prov]
-        rt_ok &= t.rt_tgt_prov != core.dislodged_origin[t.rt_loc_prov]
-        values = jnp.concatenate([jnp.array([False, True]), via_ok, sh_ok, sm_ok, cv_ok, rt_ok])
-        movement = core.phase_kind == MOVEMENT
-        index = jnp.where(movement, jnp.asarray(t.move_index), jnp.asarray(t.retreat_index))
-        row_type = jnp.where(movement, ut, dt)
-        legal_mr = (b.e_type == row_type[:, None]) & values[index]
-        # Adjustments.
-        match = b.e_type == ut[:, None]
-        builds = (kind == B.E_WAIVE) | (kind == B.E_BUILD_A) | (kind == B.E_BUILD_F)
-        legal_a = jnp.where(
-            (ut > 0)[:, None], (kind == B.E_NOOP) | ((kind == B.E_DISBAND) & match), builds
-        )
-        return jnp.where(core.phase_kind == ADJUSTMENT, legal_a, legal_mr)
+        row_type = jnp.where(core.phase_kind == RETREAT, dt, ut)
+        windows = L.row_windows(self._lt, core.phase_kind, row_type)
+        return L.mask_rows(self._lt, values, windows, slot, acting, all_true)
 
     def _observe(self, core: _Core, welfare, slot, adjust) -> jax.Array:
+        """Every power's observation, float32 [P, obs] (the reference's `observation.py`).
+
+        View o lists the powers starting from o: its power column j is power (o + j) % P. The
+        per-location blocks are written as one broadcast comparison (`who[l, c] == power(o, j)`,
+        or the location flags) and the slot rows as another, without per-view gathers.
+        """
         b = self._jb
-        num_p, num_l, num_k = b.num_players, b.num_locations, b.num_slots
-        pw = jnp.arange(num_p)
+        num_p, num_l = b.num_players, b.num_locations
         ut, uo = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
         dt, do = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
         owner_prov = (
@@ -534,20 +505,38 @@ class RealpolitikJax:
         )
         owner_loc = owner_prov[b.loc_province]
         f = jnp.float32
-        absolute = jnp.stack(
+        # Power of each of the 6 per-power features of each location, -1 for none: army, fleet,
+        # dislodged army, dislodged fleet, centre owner, home centre owner.
+        who = jnp.stack(
             [
-                ((uo[:, None] == pw) & (ut[:, None] == ARMY)).astype(f),
-                ((uo[:, None] == pw) & (ut[:, None] == FLEET)).astype(f),
-                ((do[:, None] == pw) & (dt[:, None] == ARMY)).astype(f),
-                ((do[:, None] == pw) & (dt[:, None] == FLEET)).astype(f),
-                (owner_loc[:, None] == pw).astype(f),
-                jnp.asarray(b.obs_home),
+                jnp.where(ut == ARMY, uo, -1),
+                jnp.where(ut == FLEET, uo, -1),
+                jnp.where(dt == ARMY, do, -1),
+                jnp.where(dt == FLEET, do, -1),
+                owner_loc,
+                jnp.asarray(self._home_loc),
             ],
             axis=1,
-        )  # [L, 6, P]
-        extra = jnp.asarray(b.obs_static)
-        extra = extra.at[:, 1].set(extra[:, 0] * (owner_loc < 0))
-        extra = extra.at[:, 2].set(core.contested[b.loc_province].astype(f))
+        )  # [L, 6]
+        static = jnp.asarray(b.obs_static)
+        extra = jnp.stack(
+            [
+                static[:, 0],
+                static[:, 0] * (owner_loc < 0),
+                core.contested[b.loc_province].astype(f),
+                *(static[:, c] for c in range(3, 7)),
+            ],
+            axis=1,
+        )  # [L, 7], the location flags
+        # Column k of a location's block: feature k // P compared with the power of column
+        # k % P, then the 7 flags. The columns are spread by a 0/1 matrix product (exact; its
+        # row-major output keeps the one large fusion below a plain broadcast comparison).
+        cols = self._obs_cols
+        small = jnp.concatenate([(who + 1).astype(f), extra], axis=1)  # [L, 13], all >= 0
+        spread = small @ jnp.asarray(cols.spread)  # [L, 6P + 7]
+        match = spread[None, :, :] == jnp.asarray(cols.power)[:, None, :]  # [P, L, 6P + 7]
+        loc_block = jnp.where(jnp.asarray(cols.is_extra), spread[None], match.astype(f))
+        loc_block = loc_block.reshape(num_p, -1)
         glob = jnp.concatenate(
             [
                 jax.nn.one_hot(core.season, 3, dtype=f),
@@ -558,38 +547,30 @@ class RealpolitikJax:
         units, centers = self._counts(core)
         adj = jnp.where(core.phase_kind == ADJUSTMENT, adjust, 0)
         per_power = jnp.stack([centers, units, adj, welfare]).astype(f) / b.num_centers  # [4, P]
+        power = jnp.asarray(self._view_power)  # [P, P]: power (o + j) % P
+        per_view = jnp.transpose(per_power[:, power], (1, 0, 2)).reshape(num_p, 4 * num_p)
         slot_rows = (slot[:, :, None] == jnp.arange(num_l)[None, None, :]).astype(f)  # [P, K, L]
+        return jnp.concatenate(
+            [
+                loc_block,
+                jnp.broadcast_to(glob, (num_p,) + glob.shape),
+                per_view,
+                slot_rows.reshape(num_p, -1),
+            ],
+            axis=1,
+        )
 
-        def view(o):
-            order = (o + pw) % num_p
-            loc_block = jnp.concatenate(
-                [absolute[:, :, order].reshape(num_l, 6 * num_p), extra], axis=1
-            )
-            return jnp.concatenate(
-                [
-                    loc_block.reshape(-1),
-                    glob,
-                    per_power[:, order].reshape(-1),
-                    slot_rows[o].reshape(num_k * num_l),
-                ]
-            )
-
-        return jax.vmap(view)(pw)
+    def _slots_of(self, core: _Core, done: jax.Array):
+        """Slots int32 [P, K], acting bool [P] and adjustments int32 [P] of a position."""
+        adjust = self._adjust_counts(core)
+        slot, acting = self._slots(core, adjust)
+        return jnp.where(done, -1, slot), acting & ~done, adjust
 
     def _finish(self, core, welfare, *, rewards, terminated, truncated, illegal, step_count):
         """Fills the contract fields (observation, mask, acting, slots) of a new position."""
-        b = self._jb
         done = terminated | truncated
-        adjust = self._adjust_counts(core)
-        slot, acting = self._slots(core, adjust)
-        slot = jnp.where(done, -1, slot)
-        acting = acting & ~done
-        legal = self._legal_locations(core)
-        rows = legal[jnp.clip(slot, 0)]  # [P, K, A]
-        noop_only = jnp.arange(b.num_actions) == 0
-        unused = jnp.where(acting[:, None, None], noop_only[None, None, :], True)
-        mask = jnp.where((slot >= 0)[:, :, None], rows, unused)
-        mask = mask | done
+        slot, acting, adjust = self._slots_of(core, done)
+        mask = self._mask(core, slot, acting, done)
         return State(
             observation=self._observe(core, welfare, slot, adjust),
             legal_action_mask=mask,

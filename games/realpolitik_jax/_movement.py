@@ -21,6 +21,7 @@ dependency cycle, settled by the backup rules of the reference engine:
 
 Each backup step decides at least one decision, so sweeps plus backup steps are bounded by
 4N + 2 iterations of one `lax.while_loop` (N provinces); docs/realpolitik_jax.md gives the argument.
+Rings are found once per phase by pointer doubling (ceil(log2 N) squarings of the successor map).
 
 Units are indexed by province (one unit per province). Dimension names: N provinces, S seas.
 """
@@ -84,6 +85,33 @@ def _gather(x: jax.Array, idx: jax.Array, fill) -> jax.Array:
     return jnp.where(idx >= 0, x[jnp.clip(idx, 0)], fill)
 
 
+def _seg_sum(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
+    """int32 [n]: sum of `x` [M] over the entries of each segment (`seg` -1: none)."""
+    return jnp.zeros(n + 1, jnp.int32).at[jnp.where(seg >= 0, seg, n)].add(x)[:n]
+
+
+def _seg_any(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
+    """bool [n]: some entry of each segment has `x` [M] (`seg` -1: none)."""
+    return jnp.zeros(n + 1, bool).at[jnp.where(x & (seg >= 0), seg, n)].set(True)[:n]
+
+
+def _seg_max(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
+    """int32 [n]: max of `x` >= 0 [M] over each segment, 0 for an empty one."""
+    return jnp.zeros(n + 1, jnp.int32).at[jnp.where(seg >= 0, seg, n)].max(x)[:n]
+
+
+def _others_max(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
+    """int32 [M]: max of `x` >= 0 over the *other* entries of each entry's segment (0 if none).
+
+    From the segment's maximum, how many entries reach it, and the largest value below it.
+    """
+    top = _gather(_seg_max(x, seg, n), seg, 0)
+    at_top = (x == top) & (seg >= 0)
+    ties = _gather(_seg_sum(at_top.astype(jnp.int32), seg, n), seg, 0)
+    below = _gather(_seg_max(jnp.where(x < top, x, 0), seg, n), seg, 0)
+    return jnp.where(seg >= 0, jnp.where(at_top & (ties == 1), below, top), 0)
+
+
 def resolve(
     orders: MovementOrders,
     fleet_prov_adj: jax.Array,
@@ -144,16 +172,17 @@ def resolve(
     has_h2h = h2h >= 0
     same_power_dest = occupied_dest & (_gather(owner, dest, -2) == owner)
 
-    sup_on = is_sup[:, None] & (aux[:, None] == idx[None, :])  # [s, i]
+    # Pairwise relations as per-unit segment indices (a supporter backs the unit `aux`, a mover
+    # enters `dest`): sums and maxima over them are scatters over N units, not [N, N] work.
+    sup_seg = jnp.where(is_sup, aux, -1)
+    move_seg = jnp.where(is_move, dest, -1)
     dest_owner = _gather(owner, dest, -2)
-    sup_excl = sup_on & (owner[:, None] != dest_owner[None, :])
-    movers_to = is_move[:, None] & (dest[:, None] == idx[None, :])  # [j, p]
-    same_dest = is_move[:, None] & is_move[None, :] & (dest[:, None] == dest[None, :])
-    same_dest &= ~jnp.eye(n, dtype=bool)  # [i, j]
-    # Attackers that would cut a support (other power, not from the province supported into).
-    cutters = movers_to & (owner[:, None] != owner[None, :])
-    cutters &= idx[:, None] != sup_dest[None, :]
-    cutters &= is_sup[None, :]
+    # A support not counted against the supported move's target power (own-unit exception).
+    sup_excl = is_sup & (owner != _gather(dest_owner, aux, -2))
+    # Movers that would cut a support at their destination: another power's unit, not coming
+    # from the province the support goes into.
+    cutter = is_move & _gather(is_sup, dest, False) & (dest_owner != owner)
+    cutter &= idx != _gather(sup_dest, dest, -1)
 
     # Convoy routes: every fleet convoys one army, so all routes grow together over the seas.
     sea_army = jnp.where(is_conv[sea_province], aux[sea_province], -1)  # [S]
@@ -186,10 +215,10 @@ def resolve(
     def sweep(d_lo, d_hi, p_lo, p_hi):
         s_lo = (d_lo & is_sup).astype(jnp.int32)
         s_hi = (d_hi & is_sup).astype(jnp.int32)
-        sup_lo = s_lo @ sup_on.astype(jnp.int32)
-        sup_hi = s_hi @ sup_on.astype(jnp.int32)
-        exc_lo = jnp.sum(sup_excl & (s_lo[:, None] > 0), axis=0)
-        exc_hi = jnp.sum(sup_excl & (s_hi[:, None] > 0), axis=0)
+        sup_lo = _seg_sum(s_lo, sup_seg, n)
+        sup_hi = _seg_sum(s_hi, sup_seg, n)
+        exc_lo = _seg_sum(s_lo * sup_excl, sup_seg, n)
+        exc_hi = _seg_sum(s_hi * sup_excl, sup_seg, n)
         conv_sea_lo = is_conv[sea_province] & d_lo[sea_province]
         conv_sea_hi = is_conv[sea_province] & d_hi[sea_province]
         np_lo = jnp.where(by_convoy, paths(conv_sea_lo), True)
@@ -223,15 +252,15 @@ def resolve(
         partner_hi = _gather(d_hi, h2h, False)
         prev_lo = jnp.where(is_move & p_lo2 & ~partner_hi, 1 + sup_lo, 0)
         prev_hi = jnp.where(is_move & p_hi2 & ~partner_lo, 1 + sup_hi, 0)
-        maxprev_lo = jnp.max(jnp.where(same_dest, prev_lo[None, :], 0), axis=1)
-        maxprev_hi = jnp.max(jnp.where(same_dest, prev_hi[None, :], 0), axis=1)
+        maxprev_lo = _others_max(prev_lo, move_seg, n)
+        maxprev_hi = _others_max(prev_hi, move_seg, n)
         mv_lo = p_lo2 & (att_lo > opp_hi) & (att_lo > maxprev_hi)
         mv_hi = p_hi2 & (att_hi > opp_lo) & (att_hi > maxprev_lo)
         # Units that stay: support given / not dislodged.
-        cut_certain = jnp.any(cutters & p_lo2[:, None], axis=0)
-        cut_possible = jnp.any(cutters & p_hi2[:, None], axis=0)
-        dis_certain = jnp.any(movers_to & d_lo[:, None], axis=0)
-        dis_possible = jnp.any(movers_to & d_hi[:, None], axis=0)
+        cut_certain = _seg_any(cutter & p_lo2, move_seg, n)
+        cut_possible = _seg_any(cutter & p_hi2, move_seg, n)
+        dis_certain = _seg_any(d_lo, move_seg, n)
+        dis_possible = _seg_any(d_hi, move_seg, n)
         st_lo = ~cut_possible & ~dis_possible
         st_hi = ~cut_certain & ~dis_certain
         new_lo = jnp.where(is_move, mv_lo, st_lo) & present
@@ -241,24 +270,24 @@ def resolve(
     # Rings of moves for circular movement: i -> the moving unit in its destination.
     succ = jnp.where(is_move & occupied_dest & dest_move & (h2h != dest), dest, -1)
 
-    def follow(x):
-        return _gather(succ, x, -1)
-
-    # Ring membership depends on the orders only: computed once per phase. A unit lies on a ring
-    # when following `succ` brings it back within n steps; its ring is named by the smallest
-    # province index met on the way.
-    def ring_body(_, carry):
-        x, ring, ring_id = carry
-        x = follow(x)
-        return x, ring | (x == idx), jnp.minimum(ring_id, jnp.where(x >= 0, x, n))
-
-    _, on_ring, ring_id = jax.lax.fori_loop(0, n, ring_body, (idx, jnp.zeros(n, bool), idx))
-    same_ring = on_ring[:, None] & on_ring[None, :] & (ring_id[:, None] == ring_id[None, :])
+    # Ring membership depends on the orders only: computed once per phase. `succ` is a function
+    # graph on the provinces (-1 a sink), so after any m >= n steps every path that has not
+    # fallen into a sink lies on a cycle, and every cycle node is reached so: the ring nodes are
+    # the images of succ^m. Pointer doubling gets m = 2^k >= n in k = ceil(log2 n) squarings,
+    # carrying the smallest province met (the ring's name, for nodes on a ring the smallest
+    # member). The same sets as following `succ` n times, one step at a time.
+    jump = succ
+    ring_id = jnp.where(succ >= 0, jnp.minimum(idx, succ), idx)
+    for _ in range(max(1, (n - 1).bit_length())):
+        ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, _gather(ring_id, jump, n)), ring_id)
+        jump = _gather(jump, jump, -1)
+    on_ring = _seg_any(jump >= 0, jump, n)
+    ring_seg = jnp.where(on_ring, ring_id, -1)
 
     def on_ring_of(start_ok):
         # A ring is accepted when every one of its units is `start_ok`.
-        bad = jnp.any(same_ring & ~start_ok[None, :], axis=1)
-        return on_ring & ~bad
+        bad = _seg_any(~start_ok, ring_seg, n)
+        return on_ring & ~_gather(bad, ring_seg, True)
 
     def backup(d_lo, d_hi, p_lo, p_hi):
         undecided = d_lo != d_hi
@@ -313,12 +342,13 @@ def resolve(
     success = d_lo
     path = p_lo
     moved = is_move & success
-    incoming = movers_to & success[:, None]  # [j, p]
-    dislodged = present & ~moved & jnp.any(incoming, axis=0)
-    attacker = jnp.argmax(incoming, axis=0)
+    entered = _seg_any(moved, move_seg, n)
+    dislodged = present & ~moved & entered
+    # At most one move into a province succeeds: its origin is the attacker.
+    attacker = jnp.zeros(n + 1, jnp.int32).at[jnp.where(moved, dest, n)].set(idx)[:n]
     origin = jnp.where(dislodged & ~by_convoy[attacker], attacker, -1)
-    occupied_after = (present & ~moved & ~dislodged) | jnp.any(incoming, axis=0)
+    occupied_after = (present & ~moved & ~dislodged) | entered
     partner_ok = _gather(success, h2h, False)
     prevents = is_move & ~success & path & ~partner_ok
-    contested = ~occupied_after & jnp.any(movers_to & prevents[:, None], axis=0)
+    contested = ~occupied_after & _seg_any(prevents, move_seg, n)
     return MovementResult(moved, dislodged, origin, contested, by_convoy, flag, iters)
