@@ -322,6 +322,7 @@ def _movement(m, position, orders_by_power, season, year):
     void = [False] * n
     sup_coast = [-1] * n
     groups = None
+    seas: frozenset[int] | None = None
     for i in range(n):
         o = given[i]
         if o is None:
@@ -380,6 +381,12 @@ def _movement(m, position, orders_by_power, season, year):
             if not fleet or not m.is_sea[prov[i]] or units[j][1]:
                 void[i] = True
                 continue
+            # A fleet that no convoy route needs cannot convoy (2023 rules, DATC 6.G.19).
+            if seas is None:
+                seas = _fleets_at_sea(m, units)
+            if not _on_minimal_route(m, seas, prov[j], cd, prov[i]):
+                void[i] = True
+                continue
             sup_dest[i] = cd
         kind[i], aux[i] = k, j
 
@@ -412,6 +419,12 @@ def _movement(m, position, orders_by_power, season, year):
                 ok = kind[j] == _adj.MOVE and dest[j] == sup_dest[i]
                 # A support naming a coast must name the coast the move goes to (DATC 6.B.9).
                 ok = ok and (sup_coast[i] < 0 or sup_coast[i] == dest_loc[j])
+                if ok and by_convoy[j] and units[i][1] and m.is_sea[prov[i]]:
+                    # A fleet cannot convoy and support at once: supporting a move whose every
+                    # convoy route needs the supporter is impossible (DATC 6.D.31).
+                    if seas is None:
+                        seas = _fleets_at_sea(m, units)
+                    ok = _has_route(m, seas - {prov[i]}, prov[j], dest[j])
             else:
                 ok = kind[j] != _adj.MOVE
             if ok:
@@ -717,6 +730,55 @@ def _convoy_groups(m: Map, units) -> list[tuple[frozenset[int], frozenset[int]]]
         shore = frozenset(q for p in comp for q in fpa[p] if m.is_coast[q])
         groups.append((frozenset(comp), shore))
     return groups
+
+
+def _fleets_at_sea(m: Map, units) -> frozenset[int]:
+    """Sea provinces holding a fleet: the only places a convoy route can pass."""
+    return frozenset(
+        m.loc_province[loc] for _, fleet, loc in units if fleet and m.is_sea[m.loc_province[loc]]
+    )
+
+
+def _has_route(m: Map, seas: frozenset[int], src: int, dst: int) -> bool:
+    """Whether a chain of the fleets at `seas` links coastal province `src` to `dst`."""
+    fpa = m.fleet_province_adj
+    stack = [s for s in seas if src in fpa[s]]
+    seen = set(stack)
+    while stack:
+        p = stack.pop()
+        if dst in fpa[p]:
+            return True
+        for q in fpa[p]:
+            if q in seas and q not in seen:
+                seen.add(q)
+                stack.append(q)
+    return False
+
+
+def _on_minimal_route(m: Map, seas: frozenset[int], src: int, dst: int, fleet: int) -> bool:
+    """Whether the fleet at sea province `fleet` is on a minimal convoy route from `src` to `dst`.
+
+    A route is a chain of fleets at sea from a neighbour of `src` to a neighbour of `dst`; it is
+    minimal when no proper subset is a route, that is a chordless path whose first fleet alone
+    touches `src` and whose last alone touches `dst`. A fleet on no minimal route is not needed
+    by any convoy (DATC 6.G.19). Depth-first search over such paths; boards have few seas.
+    """
+    fpa = m.fleet_province_adj
+
+    def extend(path: list[int]) -> bool:
+        last = path[-1]
+        if dst in fpa[last]:
+            return fleet in path
+        for q in fpa[last]:
+            if q not in seas or q in path or src in fpa[q]:
+                continue
+            if any(q in fpa[p] for p in path[:-1]):  # a chord: a shorter route exists
+                continue
+            if extend(path + [q]):
+                return True
+        return False
+
+    return any(extend([s]) for s in seas if src in fpa[s])
 
 
 def _movement_reach(m: Map, position):

@@ -35,6 +35,7 @@ from detente.games.realpolitik.maps import Map
 from detente.games.realpolitik_jax import _board as B
 from detente.games.realpolitik_jax import _legal as L
 from detente.games.realpolitik_jax import _movement as M
+from detente.games.realpolitik_jax._routes import route_tables
 from detente.lib.spec import EnvSpec
 
 ILLEGAL_REWARD = -1.0
@@ -190,6 +191,7 @@ class RealpolitikJax:
         # The same arrays as JAX constants, for indexing with traced values.
         self._jb = _JaxBoard(b)
         self._lt = L.legal_tables(b)
+        self._routes = route_tables(b.sea_adj, b.sea_shore)  # convoy legality (DATC 6.G.19)
         self._initial: State | None = None  # numpy, filled by the first `init`
         # Observation helpers: home-centre owner of each location (-1 none), and the power in
         # column j of power o's view, (o + j) % P.
@@ -659,6 +661,11 @@ class RealpolitikJax:
             jnp.asarray(b.fleet_prov_adj),
             jnp.asarray(b.sea_province),
             jnp.asarray(b.sea_adj),
+            (
+                jnp.asarray(self._routes.route_seas),
+                jnp.asarray(self._routes.pair_routes),
+                jnp.asarray(b.sea_index),
+            ),
         )
         present = core.unit_owner >= 0
         stay = present & ~res.moved & ~res.dislodged

@@ -33,6 +33,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from detente.games.realpolitik_jax._routes import on_minimal_route
+
 HOLD, MOVE, SUPPORT, CONVOY = 0, 1, 2, 3
 
 
@@ -117,18 +119,23 @@ def resolve(
     fleet_prov_adj: jax.Array,
     sea_province: jax.Array,
     sea_adj: jax.Array,
+    convoy_routes: tuple[jax.Array, jax.Array, jax.Array] | None = None,
 ) -> MovementResult:
     """Resolves one movement phase (one game; vmap for a batch).
 
     Orders must be the board's legal orders (every order in `legal_orders`); matching (supports
-    of moves not ordered, convoys of armies not moving by convoy) is done here as in the
-    reference engine.
+    of moves not ordered, convoys of armies not moving by convoy, convoys by fleets that no
+    minimal route needs) is done here as in the reference engine.
 
     Args:
       orders: the `MovementOrders`, arrays [N].
       fleet_prov_adj: bool [N, N], static.
       sea_province: int32 [S], static.
       sea_adj: bool [S, S], static.
+      convoy_routes: (route_seas bool [R + 1, S], pair_routes int32 [N, N, M], sea_index int32
+        [N]), the board's minimal convoy routes (`_routes.route_tables`) and each province's sea
+        index: a convoy order of a fleet on no minimal route of occupied seas is void (DATC
+        6.G.19). None skips that check (only for callers whose convoys are all needed).
 
     Returns:
       The `MovementResult`.
@@ -148,6 +155,11 @@ def resolve(
     aux_mdest = _gather(dest, aux, -2)
     conv_match = (kind == CONVOY) & aux_move & (aux_mdest == aux_dest)
     conv_match &= ~_gather(orders.fleet, aux, True)
+    if convoy_routes is not None:
+        # A fleet that no convoy route needs cannot convoy, nor express intent (DATC 6.G.19).
+        route_seas, pair_routes, sea_index = convoy_routes
+        at_sea = present[sea_province] & orders.fleet[sea_province]  # [S]
+        conv_match &= on_minimal_route(route_seas, pair_routes, aux, aux_dest, sea_index, at_sea)
     intent_src = conv_match & (_gather(owner, aux, -2) == owner)
     intent = jnp.zeros(n, bool).at[jnp.where(intent_src, aux, n)].max(True, mode="drop")
     by_convoy = is_move & (orders.via | intent)
