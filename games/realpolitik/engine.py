@@ -709,9 +709,7 @@ def legal_orders(m: Map, position: Mapping[str, Any], power: str) -> dict[str, l
 
 def _convoy_groups(m: Map, units) -> list[tuple[frozenset[int], frozenset[int]]]:
     """Groups of fleets at sea that touch each other: (sea provinces, coastal provinces touched)."""
-    seas = {
-        m.loc_province[loc] for _, fleet, loc in units if fleet and m.is_sea[m.loc_province[loc]]
-    }
+    seas = _fleets_at_sea(m, units)
     groups = []
     seen: set[int] = set()
     fpa = m.fleet_province_adj
