@@ -57,6 +57,7 @@ import numpy as np
 from detente.agents import Learner, Network, TrainingState
 from detente.lib import CheckpointError, EnvSpec
 from detente.lib.checkpoint import load_checkpoint, save_checkpoint
+from detente.lib.config_checks import check_count
 from detente.lib.metrics_logger import Logger
 from detente.population._io import read_json, write_json_atomic
 from detente.population.execution import (
@@ -92,11 +93,6 @@ def _default_trainer() -> OpponentTrainingConfig:
     return OpponentTrainingConfig(
         batch_size=32, unroll_length=10, num_updates=4, num_groups=8, segment_length=4, log_every=4
     )
-
-
-def _check_int(owner: str, name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{owner}.{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_fraction(owner: str, name: str, value: Any) -> None:
@@ -218,7 +214,7 @@ class LeagueConfig:
             ("checkpoint_every", 1),
             ("seed", 0),
         ):
-            _check_int(owner, name, getattr(self, name), minimum)
+            check_count(owner, name, getattr(self, name), minimum=minimum)
         for name in (
             "self_play_fraction",
             "pfsp_fraction",
@@ -252,9 +248,8 @@ class LeagueConfig:
             raise ValueError(
                 f"{owner}.hidden_sizes must be positive integers, got {self.hidden_sizes!r}"
             )
-        if self.max_steps is not None:
-            _check_int(owner, "max_steps", self.max_steps, 1)
-        _check_int(owner, "learner_seats", self.learner_seats, 1)
+        check_count(owner, "max_steps", self.max_steps, optional=True)
+        check_count(owner, "learner_seats", self.learner_seats, minimum=1)
         if num_players > 1 and self.learner_seats >= num_players:
             raise ValueError(
                 f"{owner}.learner_seats must be in [1, {num_players - 1}] for the "

@@ -35,6 +35,7 @@ import pyspiel
 
 from detente.agents import Learner, Network, PPOConfig, TrainingState, stack_params
 from detente.lib import OpenSpielEnv, TimeStep
+from detente.lib.config_checks import check_count
 from detente.lib.metrics_logger import Logger
 from detente.population.host_rollout import collect_unroll
 from detente.population.matches import _as_game
@@ -74,25 +75,13 @@ class OpponentTrainingConfig:
             "segment_length",
             "log_every",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"OpponentTrainingConfig.{name} must be a positive integer, got {value!r}"
-                )
+            check_count("OpponentTrainingConfig", name, getattr(self, name))
         if self.batch_size % self.num_groups:
             raise ValueError(
                 f"OpponentTrainingConfig.num_groups={self.num_groups} must divide "
                 f"batch_size={self.batch_size}"
             )
-        if self.max_steps is not None and (
-            isinstance(self.max_steps, bool)
-            or not isinstance(self.max_steps, int)
-            or self.max_steps < 1
-        ):
-            raise ValueError(
-                "OpponentTrainingConfig.max_steps must be None or a positive integer, got "
-                f"{self.max_steps!r}"
-            )
+        check_count("OpponentTrainingConfig", "max_steps", self.max_steps, optional=True)
         if not isinstance(self.ppo, PPOConfig):
             raise ValueError(f"OpponentTrainingConfig.ppo must be a PPOConfig, got {self.ppo!r}")
 

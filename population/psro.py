@@ -40,6 +40,7 @@ import numpy as np
 from detente.agents import Network
 from detente.games import load
 from detente.lib import CheckpointError, EnvSpec, env_spec_for
+from detente.lib.config_checks import check_count
 from detente.lib.meta_game import META_SOLVERS, meta_nash_conv
 from detente.lib.metrics_logger import Logger
 from detente.population.execution import (
@@ -123,9 +124,7 @@ class PSROConfig:
             raise ValueError(f"PSROConfig.game must be a game string, got {self.game!r}")
         load(self.game)  # fails early, naming the bad game or parameter
         for name in ("iterations", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"PSROConfig.{name} must be a non-negative integer, got {value!r}")
+            check_count("PSROConfig", name, getattr(self, name), minimum=0)
         if self.meta_solver not in META_SOLVERS:
             raise ValueError(
                 f"PSROConfig.meta_solver {self.meta_solver!r} is not one of {sorted(META_SOLVERS)}"
@@ -151,15 +150,7 @@ class PSROConfig:
                 f"PSROConfig.exact_evaluation {self.exact_evaluation!r} is not one of "
                 f"{EXACT_EVALUATION}"
             )
-        if (
-            isinstance(self.games_per_profile, bool)
-            or not isinstance(self.games_per_profile, int)
-            or self.games_per_profile < 1
-        ):
-            raise ValueError(
-                "PSROConfig.games_per_profile must be a positive integer, got "
-                f"{self.games_per_profile!r}"
-            )
+        check_count("PSROConfig", "games_per_profile", self.games_per_profile)
         if not self.hidden_sizes or any(
             isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden_sizes
         ):
@@ -173,14 +164,7 @@ class PSROConfig:
                 "PSROConfig.best_response must be an OpponentTrainingConfig, got "
                 f"{self.best_response!r}"
             )
-        if self.max_steps is not None and (
-            isinstance(self.max_steps, bool)
-            or not isinstance(self.max_steps, int)
-            or self.max_steps < 1
-        ):
-            raise ValueError(
-                f"PSROConfig.max_steps must be None or a positive integer, got {self.max_steps!r}"
-            )
+        check_count("PSROConfig", "max_steps", self.max_steps, optional=True)
 
 
 class PSROResult(NamedTuple):

@@ -41,6 +41,7 @@ from detente.lib.checkpoint import (
     load_metadata,
     save_checkpoint,
 )
+from detente.lib.config_checks import check_count
 from detente.lib.metrics_logger import Logger
 from detente.population.host_rollout import collect_unroll
 from detente.population.league_env import env_factory
@@ -82,30 +83,14 @@ class SelfPlayConfig:
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
 
     def __post_init__(self):
-        for name in ("batch_size", "unroll_length", "num_updates", "log_every"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"SelfPlayConfig.{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
-            raise ValueError(
-                "SelfPlayConfig.checkpoint_every must be a positive integer, got "
-                f"{self.checkpoint_every!r}"
-            )
+        for name in ("batch_size", "unroll_length", "num_updates", "log_every", "checkpoint_every"):
+            check_count("SelfPlayConfig", name, getattr(self, name))
         if not isinstance(self.average_decay, (int, float)) or not 0.0 <= self.average_decay < 1.0:
             raise ValueError(
                 f"SelfPlayConfig.average_decay must be in [0, 1), got {self.average_decay!r}"
             )
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(
-                f"SelfPlayConfig.seed must be a non-negative integer, got {self.seed!r}"
-            )
-        if self.max_steps is not None and (
-            not isinstance(self.max_steps, int) or self.max_steps < 1
-        ):
-            raise ValueError(
-                "SelfPlayConfig.max_steps must be None or a positive integer, got "
-                f"{self.max_steps!r}"
-            )
+        check_count("SelfPlayConfig", "seed", self.seed, minimum=0)
+        check_count("SelfPlayConfig", "max_steps", self.max_steps, optional=True)
         if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
             raise ValueError(
                 f"SelfPlayConfig.hidden_sizes must be positive integers, got {self.hidden_sizes!r}"
