@@ -44,8 +44,8 @@ def _cases():
 _CASES = _cases()
 
 
-def _run(lines):
-    m = load_map("classic")
+def parse_case(lines, m):
+    """(start position, stages of (power, order, expected result or None), expected units)."""
     phase = "S1901M"
     units = {pw: [] for pw in m.powers}
     centers = {pw: [] for pw in m.powers}
@@ -85,6 +85,12 @@ def _run(lines):
         "centers": centers,
         "dislodged": {pw: {} for pw in m.powers},
     }
+    return pos, stages, expect_units
+
+
+def _run(lines):
+    m = load_map("classic")
+    pos, stages, expect_units = parse_case(lines, m)
     for stage in stages:
         orders = {}
         for pw, order, _ in stage:

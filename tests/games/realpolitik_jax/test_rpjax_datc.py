@@ -33,46 +33,11 @@ def _datc_module():
     return mod
 
 
-def _stages(lines, m):
-    """The case's start position, its stages of (power, order) and the expected units."""
-    phase = "S1901M"
-    units = {pw: [] for pw in m.powers}
-    centers = {pw: [] for pw in m.powers}
-    stages = [[]]
-    expect = {}
-    for line in lines:
-        word, _, rest = line.partition(" ")
-        if word == "phase":
-            phase = rest
-        elif word == "center":
-            pw, *cs = rest.split()
-            centers[pw] = sorted(cs)
-        elif word == "unit":
-            pw, unit = rest.split(" ", 1)
-            units[pw].append(unit)
-        elif word == "next":
-            stages.append([])
-        elif word == "units":
-            pw, _, lst = rest.partition(" ")
-            expect[pw] = sorted(u.strip() for u in lst.split(",") if u.strip())
-        else:
-            order, _, result = line.partition("=")
-            only = result.strip().endswith("!")
-            order = order.partition(" ")[2].strip()
-            if len(stages) == 1 and not only and phase.endswith("M"):
-                w = order.split()
-                units[word].append(f"{w[0]} {w[1]}")
-            elif len(stages) == 1 and not only and phase.endswith("A") and order.endswith(" D"):
-                units[word].append(order[:-2])
-            stages[-1].append((word, format_order(parse_order(order))))
-    pos = {
-        "phase": phase,
-        "units": {pw: sorted(us) for pw, us in units.items()},
-        "centers": centers,
-        "dislodged": {pw: {} for pw in m.powers},
-        "contested": [],
-    }
-    return pos, stages, expect
+def _stages(datc, lines, m):
+    """The case's start position, its stages of (power, canonical order), the expected units."""
+    pos, stages, expect = datc.parse_case(lines, m)
+    stages = [[(pw, format_order(parse_order(order))) for pw, order, _ in st] for st in stages]
+    return {**pos, "contested": []}, stages, expect
 
 
 def _actions(engine, tables, state, pos, stage):
@@ -142,7 +107,7 @@ def run_datc_through_jax():
     key = jax.random.split(jax.random.key(0), _BATCH)
     for case in cases:
         cid = case["id"].split()[0]
-        pos, stages, expect = _stages(case["lines"], m)
+        pos, stages, expect = _stages(mod, case["lines"], m)
         ok, representable, unsupported = True, True, False
         for stage in stages:
             state = engine.from_position(pos, check_end=False)
