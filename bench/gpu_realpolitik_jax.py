@@ -5,7 +5,8 @@ batch size the compile time and the phases per second of random legal play on th
 (actions sampled on the device from the masks, auto-reset, one jitted `lax.scan`), then
 self-play training frames per second on the JAX backend (`train_jax_self_play` on
 `realpolitik_jax`, PPO updates included, compilation excluded, as in bench_jax_self_play.py),
-and ends with one JSON line. Batches that do not fit in memory are reported as such and
+then the `diplomacy` package's phases per second on this machine's host CPU (one process; the
+peer of the ratio), and ends with one JSON line. Batches that do not fit in memory are reported as such and
 skipped. Designed to finish in under 5 minutes.
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
@@ -24,7 +25,7 @@ import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_jax_self_play import _rate  # noqa: E402
-from bench_realpolitik_jax import bench_jax, state_bytes  # noqa: E402
+from bench_realpolitik_jax import bench_diplomacy, bench_jax, state_bytes  # noqa: E402
 
 from detente.agents import PPOConfig  # noqa: E402
 from detente.games.realpolitik_jax import RealpolitikJax  # noqa: E402
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--self-play-game", default="realpolitik_jax(map=classic,max_years=2)")
     parser.add_argument("--self-play-batches", default="1024")
     parser.add_argument("--self-play-updates", type=int, default=6)
+    parser.add_argument("--peer-phases", type=int, default=200, help="diplomacy package phases")
     args = parser.parse_args()
     device = jax.devices()[0]
     print(f"device: {device.platform} {device.device_kind}", flush=True)
@@ -82,13 +84,19 @@ def main() -> None:
             continue
         print(f"self-play {args.self_play_game} B={batch}: {self_play[batch]:.0f} frames/s")
     best = max(out.values(), key=lambda r: r["phases_per_s"], default=None)
+    peer = bench_diplomacy(args.peer_phases, 0)  # the host CPU of this machine, one process
+    if peer is not None:
+        print(f"diplomacy package (host CPU, one process): {peer:.0f} phases/s")
+    ours = None if best is None else best["phases_per_s"]
     print(
         json.dumps(
             {
                 "bench": "realpolitik_jax_gpu",
                 "device": device.device_kind,
-                "ours": None if best is None else round(best["phases_per_s"], 1),
+                "ours": None if ours is None else round(ours, 1),
+                "peer": None if peer is None else round(peer, 1),
                 "unit": "phases/s",
+                "ratio": None if ours is None or peer is None else round(ours / peer, 1),
                 "batch": None if best is None else best["batch"],
                 "by_batch": {b: round(r["phases_per_s"], 1) for b, r in out.items()},
                 "compile_s": {b: round(r["compile_s"], 1) for b, r in out.items()},
