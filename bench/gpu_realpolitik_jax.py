@@ -6,11 +6,11 @@ batch size the compile time and the phases per second of random legal play on th
 self-play training frames per second on the JAX backend (`train_jax_self_play` on
 `realpolitik_jax`, PPO updates included, compilation excluded, as in bench_jax_self_play.py),
 then the `diplomacy` package's phases per second on this machine's host CPU (one process; the
-peer of the ratio), and ends with one JSON line. Batches that do not fit in memory are reported as such and
-skipped. Designed to finish in under 5 minutes.
+peer of the ratio), and ends with one JSON line. Batches that do not fit in memory are reported
+as such and skipped. Designed to finish in under 5 minutes.
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
-         [--self-play-game "realpolitik_jax(map=classic,max_years=2)"] [--self-play-batches 1024]
+         [--self-play-game "realpolitik_jax(map=classic,max_years=2)"] [--self-play-batches 256,512]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--budget-s", type=float, default=270.0, help="stop starting new sizes")
     parser.add_argument("--self-play-game", default="realpolitik_jax(map=classic,max_years=2)")
-    parser.add_argument("--self-play-batches", default="1024")
+    parser.add_argument("--self-play-batches", default="256,512")
     parser.add_argument("--self-play-updates", type=int, default=6)
     parser.add_argument("--peer-phases", type=int, default=200, help="diplomacy package phases")
     args = parser.parse_args()
