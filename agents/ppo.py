@@ -144,7 +144,7 @@ class _Batch(NamedTuple):
     behaviour_log_prob: jax.Array  # [N]
     advantages: jax.Array  # [N]
     returns: jax.Array  # [N]
-    magnet_log_pi: jax.Array  # [N, K, A], log-policy of the magnet (zeros when unused)
+    magnet_log_pi: jax.Array  # [N, K, A], log-policy of the magnet ([N, 0] when unused)
     valid: jax.Array  # [N], entries of the policy loss (the learner's decisions)
     value_valid: jax.Array  # [N], entries of the value loss (the learner's non-final steps)
 
@@ -264,8 +264,8 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
     if config.magnet_cost:
         magnet_logits, _ = network.apply(state.magnet_params, observation, legal_action_mask)
         magnet_log_pi = jax.lax.stop_gradient(jax.nn.log_softmax(magnet_logits))
-    else:
-        magnet_log_pi = jnp.zeros((n, K, A), jnp.float32)
+    else:  # unused: an empty placeholder, not [N, K, A] zeros (gigabytes on large boards)
+        magnet_log_pi = jnp.zeros((n, 0), jnp.float32)
     flat = _Batch(
         observation=observation,
         legal_action_mask=legal_action_mask,
@@ -280,8 +280,11 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
     key, shuffle_key = jax.random.split(state.key)
     m = config.num_minibatches
 
-    def minibatch_step(carry, batch: _Batch):
+    def minibatch_step(carry, indices: jax.Array):
         params, opt_state = carry
+        # Each minibatch gathers its rows of `flat`: a shuffled copy of the whole batch per
+        # epoch would double the memory of the largest arrays ([N, K, A] masks).
+        batch = jax.tree.map(lambda x: x[indices], flat)
         grads, metrics = jax.grad(functools.partial(_loss, network, config), has_aux=True)(
             params, batch
         )
@@ -291,8 +294,7 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
 
     def epoch(carry, epoch_key):
         perm = jax.random.permutation(epoch_key, n)
-        minibatches = jax.tree.map(lambda x: x[perm].reshape((m, n // m) + x.shape[1:]), flat)
-        return jax.lax.scan(minibatch_step, carry, minibatches)
+        return jax.lax.scan(minibatch_step, carry, perm.reshape(m, n // m))
 
     (params, opt_state), metrics = jax.lax.scan(
         epoch,

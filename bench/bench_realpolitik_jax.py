@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_realpolitik_adjudicator import diplomacy_rate
 
 from detente.games.jax_games import auto_reset
 from detente.games.realpolitik.env import RealpolitikEnv
@@ -134,23 +134,37 @@ def bench_reference(phases: int, seed: int) -> float:
     return done_phases / (time.perf_counter() - t0)
 
 
-def bench_diplomacy(phases: int, seed: int) -> float | None:
-    try:
-        import diplomacy
-    except ImportError:
-        return None
-    rng = random.Random(seed)
-    game = diplomacy.Game()
-    t0 = time.perf_counter()
-    for _ in range(phases):
-        possible = game.get_all_possible_orders()
-        for pw in game.powers:
-            locs = game.get_orderable_locations(pw)
-            game.set_orders(pw, [rng.choice(possible[loc]) for loc in locs if possible[loc]])
-        game.process()
-        if game.is_game_done or int(game.get_current_phase()[1:5]) > 1910:
-            game = diplomacy.Game()
-    return phases / (time.perf_counter() - t0)
+def bench_adjudication(env: RealpolitikJax, batch: int, steps: int, seed: int) -> float:
+    """Phases/s of `RealpolitikJax.adjudicate` alone (jitted, vmapped over the batch).
+
+    `steps` phases of random legal play are recorded first (positions, slot locations and
+    actions; the mask and observation are dropped, which `adjudicate` does not read), then one
+    jitted call adjudicates all of them, `lax.map` over the phases; best of 3 calls.
+    """
+    init = jax.jit(jax.vmap(env.init))
+    step = jax.jit(jax.vmap(auto_reset(env.init, env.step)))
+    sample = jax.jit(sample_legal)
+    state = init(jax.random.split(jax.random.key(seed), batch))
+    key = jax.random.key(seed + 1)
+    empty = {"observation": jnp.zeros((batch, 0)), "legal_action_mask": jnp.zeros((batch, 0))}
+    states, actions = [], []
+    for _ in range(steps + 5):  # the first 5 phases (the opening) are not recorded
+        key, k_act, k_step = jax.random.split(key, 3)
+        a = sample(k_act, state.legal_action_mask)
+        states.append(state._replace(**empty))
+        actions.append(a)
+        state = step(state, a, jax.random.split(k_step, batch))
+    states = jax.tree.map(lambda *x: jnp.stack(x), *states[5:])
+    actions = jnp.stack(actions[5:])
+    adjudicate = jax.vmap(env.adjudicate)
+    run = jax.jit(lambda s, a: jax.lax.map(lambda x: adjudicate(*x), (s, a)))
+    jax.block_until_ready(run(states, actions))
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        jax.block_until_ready(run(states, actions))
+        best = min(best, time.perf_counter() - t0)
+    return steps * batch / best
 
 
 def state_bytes(env: RealpolitikJax) -> int:
@@ -193,6 +207,7 @@ def main() -> None:
     parser.add_argument("--equivalence", action="store_true")
     parser.add_argument("--phases-per-board", type=int, default=5000)
     parser.add_argument("--games", type=int, default=32)
+    parser.add_argument("--adjudication-batch", type=int, default=1024)
     args = parser.parse_args()
     if args.equivalence:
         res = equivalence(args.phases_per_board, args.games, args.seed)
@@ -216,8 +231,15 @@ def main() -> None:
         print(json.dumps(r), flush=True)
         results.append(r)
     ref = bench_reference(args.ref_phases, args.seed)
-    peer = bench_diplomacy(args.ref_phases, args.seed)
+    peer = diplomacy_rate(args.ref_phases, args.seed, last_year=1910)
     ours = results[-1]["phases_per_s"]
+    adj_batch = args.adjudication_batch
+    adj = bench_adjudication(env, adj_batch, args.steps, args.seed) if adj_batch else None
+    adj_peer = diplomacy_rate(args.ref_phases, args.seed, last_year=1910, process_only=True)
+    if adj is not None:
+        print(f"adjudication alone, batch {adj_batch}: {adj:.0f} phases/s", flush=True)
+    if peer is not None:
+        print(f"diplomacy package: {peer:.0f} phases/s ({adj_peer:.0f} for process() alone)")
     print(
         json.dumps(
             {
@@ -230,6 +252,12 @@ def main() -> None:
                 "by_batch": {r["batch"]: round(r["phases_per_s"], 1) for r in results},
                 "compile_s": {r["batch"]: round(r["compile_s"], 1) for r in results},
                 "reference_env": round(ref, 1),
+                "adjudication_only": {
+                    "ours": None if adj is None else round(adj, 1),
+                    "peer": None if adj_peer is None else round(adj_peer, 1),
+                    "ratio": None if adj is None or adj_peer is None else round(adj / adj_peer, 2),
+                    "batch": adj_batch,
+                },
                 "state_bytes_per_game": state_bytes(env),
                 "device": jax.devices()[0].device_kind,
             }

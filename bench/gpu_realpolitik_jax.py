@@ -5,9 +5,10 @@ batch size the compile time and the phases per second of random legal play on th
 (actions sampled on the device from the masks, auto-reset, one jitted `lax.scan`), then
 self-play training frames per second on the JAX backend (`train_jax_self_play` on
 `realpolitik_jax`, PPO updates included, compilation excluded, as in bench_jax_self_play.py),
-then the `diplomacy` package's phases per second on this machine's host CPU (one process; the
-peer of the ratio), and ends with one JSON line. Batches that do not fit in memory are reported
-as such and skipped. Designed to finish in under 5 minutes.
+then `RealpolitikJax.adjudicate` alone (the rules, no mask or observation), then the
+`diplomacy` package's phases per second (whole loop, and `process()` alone) on this machine's
+host CPU (one process; the peer of the ratios), and ends with one JSON line. Batches that do not
+fit in memory are reported as such and skipped. Designed to finish in under 5 minutes.
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
          [--self-play-game "realpolitik_jax(map=classic,max_years=2)"] [--self-play-batches 256,512]
@@ -25,7 +26,8 @@ import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_jax_self_play import _rate  # noqa: E402
-from bench_realpolitik_jax import bench_diplomacy, bench_jax, state_bytes  # noqa: E402
+from bench_realpolitik_adjudicator import diplomacy_rate  # noqa: E402
+from bench_realpolitik_jax import bench_adjudication, bench_jax, state_bytes  # noqa: E402
 
 from detente.agents import PPOConfig  # noqa: E402
 from detente.games.realpolitik_jax import RealpolitikJax  # noqa: E402
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--self-play-batches", default="256,512")
     parser.add_argument("--self-play-updates", type=int, default=6)
     parser.add_argument("--peer-phases", type=int, default=200, help="diplomacy package phases")
+    parser.add_argument("--adjudication-batch", type=int, default=4096)
     args = parser.parse_args()
     device = jax.devices()[0]
     print(f"device: {device.platform} {device.device_kind}", flush=True)
@@ -84,9 +87,13 @@ def main() -> None:
             continue
         print(f"self-play {args.self_play_game} B={batch}: {self_play[batch]:.0f} frames/s")
     best = max(out.values(), key=lambda r: r["phases_per_s"], default=None)
-    peer = bench_diplomacy(args.peer_phases, 0)  # the host CPU of this machine, one process
+    adj = bench_adjudication(env, args.adjudication_batch, args.steps, 0)
+    print(f"adjudication alone, batch {args.adjudication_batch}: {adj:.0f} phases/s", flush=True)
+    # The peer runs on the host CPU of this machine, one process.
+    peer = diplomacy_rate(args.peer_phases, 0, last_year=1910)
+    adj_peer = diplomacy_rate(args.peer_phases, 0, last_year=1910, process_only=True)
     if peer is not None:
-        print(f"diplomacy package (host CPU, one process): {peer:.0f} phases/s")
+        print(f"diplomacy package (host CPU): {peer:.0f} phases/s, process() alone {adj_peer:.0f}")
     ours = None if best is None else best["phases_per_s"]
     print(
         json.dumps(
@@ -101,6 +108,12 @@ def main() -> None:
                 "by_batch": {b: round(r["phases_per_s"], 1) for b, r in out.items()},
                 "compile_s": {b: round(r["compile_s"], 1) for b, r in out.items()},
                 "state_bytes_per_game": state_bytes(env),
+                "adjudication_only": {
+                    "ours": round(adj, 1),
+                    "peer": None if adj_peer is None else round(adj_peer, 1),
+                    "ratio": None if adj_peer is None else round(adj / adj_peer, 1),
+                    "batch": args.adjudication_batch,
+                },
                 "self_play_game": args.self_play_game,
                 "self_play_frames_per_s": {b: round(r, 1) for b, r in self_play.items()},
             }

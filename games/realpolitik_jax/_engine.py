@@ -99,8 +99,12 @@ class State(NamedTuple):
     unsupported: jax.Array
 
 
-class _Core(NamedTuple):
-    """The rules part of a state (what a phase transition changes)."""
+class Position(NamedTuple):
+    """The rules part of a `State`: what a phase transition changes (fields as in `State`).
+
+    `RealpolitikJax.adjudicate` maps a state and its orders to the next `Position` without the
+    contract's derived fields (mask, observation, rewards, end of game).
+    """
 
     unit_owner: jax.Array
     unit_type: jax.Array
@@ -117,8 +121,9 @@ class _Core(NamedTuple):
     unsupported: jax.Array
 
 
-def _core_of(state: State) -> _Core:
-    return _Core(*(getattr(state, f) for f in _Core._fields))
+def position_of(state: State) -> Position:
+    """The `Position` fields of a `State` (any batch shape)."""
+    return Position(*(getattr(state, f) for f in Position._fields))
 
 
 class _JaxBoard:
@@ -245,7 +250,7 @@ class RealpolitikJax:
         """The starting position, computed (`init` caches it as numpy)."""
         b = self._jb
         n = b.num_provinces
-        core = _Core(
+        core = Position(
             unit_owner=jnp.asarray(b.start_owner),
             unit_type=jnp.asarray(b.start_type),
             unit_loc=jnp.asarray(b.start_loc),
@@ -294,14 +299,7 @@ class RealpolitikJax:
         any_illegal = jnp.any(illegal)
         done = state.terminated | state.truncated
 
-        core = _core_of(state)
-        nxt = jax.lax.switch(
-            jnp.clip(state.phase_kind, 0, 2),
-            (self._movement, self._retreats, self._adjustments),
-            core,
-            state.slot_location,
-            safe,
-        )
+        nxt = self._adjudicate(position_of(state), state.slot_location, safe)
         # A fusion boundary: the new position (small arrays) is materialised once rather than
         # its per-game selects being fused into the large mask and observation loops.
         nxt = jax.lax.optimization_barrier(nxt)
@@ -328,7 +326,7 @@ class RealpolitikJax:
         def pick(old, new):
             return jnp.where(keep, old, new)
 
-        core = jax.tree.map(pick, _core_of(state), nxt)
+        core = jax.tree.map(pick, position_of(state), nxt)
         welfare = pick(state.welfare, welfare)
         slot = pick(state.slot_location, new_slot)
         mask = self._mask(nxt, new_slot, new_acting, keep | new_done)
@@ -347,17 +345,52 @@ class RealpolitikJax:
             **core._asdict(),
         )
 
+    def adjudicate(self, state: State, actions: jax.Array) -> Position:
+        """The rules alone: the position after one phase of orders (one game; vmap for a batch).
+
+        The vectorised adjudicator behind `step`: movement (support, convoy, cuts, standoffs,
+        dislodgements), retreats or adjustments by the state's phase, then the season change
+        (centre ownership after the Fall; a Winter with nothing to adjust is skipped). Unlike
+        `step`, it neither checks legality nor derives the contract's fields (mask,
+        observation, rewards, end of game), so searches and planners that generate their own
+        orders pay for the rules only.
+
+        Args:
+          state: the current `State`; its `slot_location` says which unit each slot orders.
+          actions: int32 [P, K], order-table indices per slot, legal under
+            `state.legal_action_mask` (an illegal index decodes to an arbitrary order; `step`
+            is the checked entry point). Slots that order nothing are ignored.
+
+        Returns:
+          The next `Position`.
+        """
+        b = self._jb
+        actions = jnp.asarray(actions)
+        chex.assert_shape(actions, (b.num_players, b.num_slots))
+        chex.assert_type(actions, int)
+        safe = jnp.clip(actions.astype(jnp.int32), 0, b.num_actions - 1)
+        return self._adjudicate(position_of(state), state.slot_location, safe)
+
+    def _adjudicate(self, core: Position, slot: jax.Array, actions: jax.Array) -> Position:
+        return jax.lax.switch(
+            jnp.clip(core.phase_kind, 0, 2),
+            (self._movement, self._retreats, self._adjustments),
+            core,
+            slot,
+            actions,
+        )
+
     # ------------------------------------------------------------------------------------------
     # Derived quantities.
 
-    def _counts(self, core: _Core) -> tuple[jax.Array, jax.Array]:
+    def _counts(self, core: Position) -> tuple[jax.Array, jax.Array]:
         p = self.board.num_players
         pw = jnp.arange(p)
         units = jnp.sum(core.unit_owner[None, :] == pw[:, None], axis=1)
         centers = jnp.sum(core.center_owner[None, :] == pw[:, None], axis=1)
         return units, centers
 
-    def _adjust_counts(self, core: _Core) -> jax.Array:
+    def _adjust_counts(self, core: Position) -> jax.Array:
         """Builds (+) or disbands (-) per power, int32 [P] (engine.adjustment_counts)."""
         b = self._jb
         units, centers = self._counts(core)
@@ -409,7 +442,7 @@ class RealpolitikJax:
         o = jnp.full(num_l, -1, jnp.int32).at[at].set(owner, mode="drop")
         return t, o
 
-    def _slots(self, core: _Core, adjust: jax.Array):
+    def _slots(self, core: Position, adjust: jax.Array):
         """Slot locations int32 [P, K] and acting bool [P] of the phase."""
         b = self._jb
         num_p, num_l, k = b.num_players, b.num_locations, b.num_slots
@@ -444,7 +477,7 @@ class RealpolitikJax:
         slot = jnp.full((num_p, k), -1, jnp.int32).at[rows, cols].set(locs, mode="drop")
         return slot, jnp.any(sel, axis=1)
 
-    def _convoy_reach(self, core: _Core):
+    def _convoy_reach(self, core: Position):
         """Army convoy destinations bool [N, N] and each location's fleet-group shore [L, N]."""
         b = self._jb
         s = b.num_seas
@@ -471,7 +504,7 @@ class RealpolitikJax:
         my_shore = jnp.where((my_label < s)[:, None], shore[jnp.clip(my_label, 0, s - 1)], False)
         return pair, my_shore
 
-    def _mask(self, core: _Core, slot, acting, all_true) -> jax.Array:
+    def _mask(self, core: Position, slot, acting, all_true) -> jax.Array:
         """The legal-action mask bool [P, K, A] of a position (see `_legal.py`)."""
         ut, _ = self._loc_types(core.unit_owner, core.unit_type, core.unit_loc)
         dt, _ = self._loc_types(core.dislodged_owner, core.dislodged_type, core.dislodged_loc)
@@ -491,7 +524,7 @@ class RealpolitikJax:
         windows = L.row_windows(self._lt, core.phase_kind, row_type)
         return L.mask_rows(self._lt, values, windows, slot, acting, all_true)
 
-    def _observe(self, core: _Core, welfare, slot, adjust) -> jax.Array:
+    def _observe(self, core: Position, welfare, slot, adjust) -> jax.Array:
         """Every power's observation, float32 [P, obs] (the reference's `observation.py`).
 
         View o lists the powers starting from o: its power column j is power (o + j) % P. The
@@ -562,7 +595,7 @@ class RealpolitikJax:
             axis=1,
         )
 
-    def _slots_of(self, core: _Core, done: jax.Array):
+    def _slots_of(self, core: Position, done: jax.Array):
         """Slots int32 [P, K], acting bool [P] and adjustments int32 [P] of a position."""
         adjust = self._adjust_counts(core)
         slot, acting = self._slots(core, adjust)
@@ -590,7 +623,7 @@ class RealpolitikJax:
     # ------------------------------------------------------------------------------------------
     # Phase transitions (one per phase kind; same output structure for lax.switch).
 
-    def _after_fall(self, core: _Core) -> _Core:
+    def _after_fall(self, core: Position) -> Position:
         b = self._jb
         owner_c = core.unit_owner[b.center_province]
         centers = jnp.where(owner_c >= 0, owner_c, core.center_owner)
@@ -602,7 +635,7 @@ class RealpolitikJax:
             year=jnp.where(winter, core.year, core.year + 1).astype(jnp.int32),
         )
 
-    def _next_after(self, core: _Core) -> _Core:
+    def _next_after(self, core: Position) -> Position:
         """Spring -> Fall movement; Fall -> centre update, then Winter or next Spring."""
         n = self.board.num_provinces
         cleared = core._replace(
@@ -632,7 +665,7 @@ class RealpolitikJax:
             b.e_aux_prov[loc, actions].reshape(-1),
         )
 
-    def _movement(self, core: _Core, slot, actions) -> _Core:
+    def _movement(self, core: Position, slot, actions) -> Position:
         b = self._jb
         n = b.num_provinces
         prov, ek, tgt_loc, tgt_prov, aux_prov = self._decode(slot, actions)
@@ -700,7 +733,7 @@ class RealpolitikJax:
         onward = self._next_after(moved)
         return jax.tree.map(lambda x, y: jnp.where(any_retreat, x, y), retreat, onward)
 
-    def _retreats(self, core: _Core, slot, actions) -> _Core:
+    def _retreats(self, core: Position, slot, actions) -> Position:
         n = self.board.num_provinces
         prov, ek, tgt_loc, tgt_prov, _ = self._decode(slot, actions)
         go = ek == B.E_RETREAT
@@ -715,7 +748,7 @@ class RealpolitikJax:
         )
         return self._next_after(core)
 
-    def _adjustments(self, core: _Core, slot, actions) -> _Core:
+    def _adjustments(self, core: Position, slot, actions) -> Position:
         b = self._jb
         n, num_p, k = b.num_provinces, b.num_players, b.num_slots
         adjust = self._adjust_counts(core)
@@ -807,7 +840,7 @@ class RealpolitikJax:
             for c in cs:
                 centers[b.center_of[m.loc_index[c]]] = m.power_index[pw]
         season, year, kind = phase_parts(position["phase"])
-        core = _Core(
+        core = Position(
             unit_owner=jnp.asarray(owner),
             unit_type=jnp.asarray(utype),
             unit_loc=jnp.asarray(uloc),
@@ -826,7 +859,7 @@ class RealpolitikJax:
         return self._from_core(core, jnp.asarray(welfare, jnp.float32), check_end)
 
     @functools.partial(jax.jit, static_argnums=(0, 3))
-    def _from_core(self, core: _Core, welfare: jax.Array, check_end: bool) -> State:
+    def _from_core(self, core: Position, welfare: jax.Array, check_end: bool) -> State:
         b = self._jb
         units, centers_n = self._counts(core)
         terminated, truncated = self._status(core, units, centers_n, jax.random.key(0))

@@ -55,3 +55,33 @@ def test_illegal_action_terminates_with_penalty():
 def test_bad_parameters_raise():
     with pytest.raises(ValueError, match="scoring"):
         rpj.RealpolitikJax("duel", scoring="nope")
+
+
+def test_adjudicate_is_the_rules_part_of_step():
+    """`adjudicate` gives the position `step` reaches, phase after phase of random legal play."""
+    from detente.games.realpolitik_jax._check import random_legal_actions
+
+    engine, step, init = shared_engine("duel")
+    adjudicate = jax.jit(jax.vmap(engine.adjudicate))
+    rng = np.random.default_rng(0)
+    s = init(jax.random.split(jax.random.key(3), 64))
+    kinds = set()
+    for t in range(20):
+        actions = jnp.asarray(random_legal_actions(rng, np.asarray(s.legal_action_mask)))
+        live = ~np.asarray(s.terminated | s.truncated)
+        nxt = adjudicate(s, actions)
+        assert isinstance(nxt, rpj.Position)
+        kinds.update(np.asarray(s.phase_kind)[live].tolist())
+        s = step(s, actions, jax.random.split(jax.random.key(10 + t), 64))
+        for field, got in zip(rpj.Position._fields, rpj.position_of(s), strict=True):
+            np.testing.assert_array_equal(
+                np.asarray(getattr(nxt, field))[live], np.asarray(got)[live], err_msg=field
+            )
+    assert kinds == {0, 1, 2}  # movement, retreat and adjustment phases were adjudicated
+
+
+def test_adjudicate_checks_action_shape():
+    engine, _, init = shared_engine("duel")
+    one = jax.tree.map(lambda x: x[0], init(jax.random.split(jax.random.key(0), 1)))
+    with pytest.raises(AssertionError, match="shape"):
+        engine.adjudicate(one, jnp.zeros((3, 1), jnp.int32))
