@@ -11,7 +11,8 @@ host CPU (one process; the peer of the ratios), and ends with one JSON line. Bat
 fit in memory are reported as such and skipped. Designed to finish in under 5 minutes.
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
-         [--self-play-game "realpolitik_jax(map=classic,max_years=2)"] [--self-play-batches 256,512]
+         [--self-play-game "realpolitik_jax(map=classic,max_years=2)"]
+         [--self-play-batches 1024,2048] [--adjudication-batch 4096]
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--budget-s", type=float, default=270.0, help="stop starting new sizes")
     parser.add_argument("--self-play-game", default="realpolitik_jax(map=classic,max_years=2)")
-    parser.add_argument("--self-play-batches", default="256,512")
+    parser.add_argument("--self-play-batches", default="1024,2048")
     parser.add_argument("--self-play-updates", type=int, default=6)
     parser.add_argument("--peer-phases", type=int, default=200, help="diplomacy package phases")
     parser.add_argument("--adjudication-batch", type=int, default=4096)

@@ -11,7 +11,10 @@ Slots of a power in a phase (canonical order: sorted by location index):
 - retreat: its dislodged units;
 - adjustment with builds: its vacant owned home centres (each slot builds there or waives);
 - adjustment with disbands: its units (each slot disbands its unit or gives no order, index 0).
-K = the number of supply centres of the board, which bounds every one of these counts.
+K bounds every one of these counts (`slot_count`): with solo victory on, the victory count
+minus one (a power owning that many centres after a Fall has won, so at most one fewer centres,
+hence units, builds and disbands, are ever in play; 17 on the classic board); without it
+(welfare scoring), the number of supply centres. Never below a power's starting units or homes.
 
 Dimension names: P players, K slots, A actions per slot, L locations.
 """
@@ -51,7 +54,7 @@ class OrderTables:
         notation, sorted.
       index: per location, order text -> table index (the inverse of `orders`).
       num_actions: A, the longest table's length (tables are padded to it in masks).
-      num_slots: K, action slots per power (the number of supply centres).
+      num_slots: K, action slots per power (`slot_count`).
     """
 
     map: Map
@@ -195,25 +198,54 @@ def _build_table(m: Map) -> list[list[str]]:
     return tables
 
 
+def slot_count(m: Map, solo: bool = True) -> int:
+    """K, the action slots per power that board `m` needs.
+
+    Slots order units (movement), dislodged units (retreats), vacant owned home centres (builds)
+    or units (disbands); a power's units never exceed the centres it owned at the last Winter,
+    and with solo victory on a power owning `m.victory_centers` centres after a Fall has won, so
+    a game still running never has more than `victory_centers - 1` of any of them (starting
+    units and home centres, before any Winter, count too).
+
+    Args:
+      m: a board from `load_map`.
+      solo: whether a solo victory ends the game (every scoring scheme but "welfare").
+
+    Returns:
+      K: `len(m.supply_centers)` without solo victory, else `max(victory_centers - 1,
+      most starting units, most home centres)`, at most the number of centres.
+    """
+    num_centers = len(m.supply_centers)
+    if not solo:
+        return num_centers
+    start = max(max(len(m.starting_units[pw]), len(m.home_centers[pw])) for pw in m.powers)
+    return min(num_centers, max(m.victory_centers - 1, start, 1))
+
+
 @functools.cache
-def order_tables(m: Map) -> OrderTables:
+def _tables_of(m: Map) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(t) for t in _build_table(m))
+
+
+@functools.cache
+def order_tables(m: Map, solo: bool = True) -> OrderTables:
     """The order tables of board `m` (computed once per map object and cached).
 
     Args:
       m: a board from `load_map`.
+      solo: whether a solo victory ends the game; sets K (`slot_count`), not the tables.
 
     Returns:
       The board's `OrderTables`.
     """
-    tables = _build_table(m)
-    orders = tuple(tuple(t) for t in tables)
+    orders = _tables_of(m)
     index = tuple({text: i for i, text in enumerate(t) if i} for t in orders)
     return OrderTables(
         map=m,
         orders=orders,
         index=index,
         num_actions=max(len(t) for t in orders),
-        num_slots=len(m.supply_centers),
+        num_slots=slot_count(m, solo),
     )
 
 
@@ -254,6 +286,17 @@ class PhaseSlots:
         return out
 
 
+def too_many_slots(tables: OrderTables, power: str, count: int, phase: str) -> ValueError:
+    """The error for a position where `power` has `count` > K things to order."""
+    m = tables.map
+    return ValueError(
+        f"power {power} has {count} units or builds to order in phase {phase} but the encoding "
+        f"has K = {tables.num_slots} slots (map {m.name!r}, solo victory at "
+        f"{m.victory_centers} centres); no game with solo victory reaches such a position: "
+        "use welfare scoring (no solo victory, K = the number of centres) for it"
+    )
+
+
 def phase_slots(tables: OrderTables, position: Mapping[str, Any]) -> PhaseSlots:
     """Slots and legal table indices of every power at `position`.
 
@@ -263,6 +306,10 @@ def phase_slots(tables: OrderTables, position: Mapping[str, Any]) -> PhaseSlots:
 
     Returns:
       The `PhaseSlots`; slot k of a power refers to `locations[p][k]`.
+
+    Raises:
+      ValueError: a power has more slots than K (a position no game with the tables' solo
+        setting reaches).
     """
     m = tables.map
     _, _, kind = phase_parts(position["phase"])
@@ -271,6 +318,8 @@ def phase_slots(tables: OrderTables, position: Mapping[str, Any]) -> PhaseSlots:
     for pw in m.powers:
         options = legal_orders(m, position, pw)
         locs = sorted(m.loc_index[name] for name in options)
+        if len(locs) > tables.num_slots:
+            raise too_many_slots(tables, pw, len(locs), position["phase"])
         is_disband = counts is not None and counts[pw] < 0
         rows = []
         for loc in locs:

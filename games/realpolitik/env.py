@@ -129,7 +129,7 @@ class RealpolitikRules:
         )
         return cls(
             board,
-            order_tables(board),
+            order_tables(board, solo=horizon.solo),
             scoring,
             int(max_years),
             float(random_end_prob),

@@ -148,11 +148,12 @@ def _type_code(letter: str) -> int:
 
 
 @functools.cache
-def board_arrays(m: Map) -> BoardArrays:
-    """Compiles board `m` into `BoardArrays` (cached per map object).
+def board_arrays(m: Map, solo: bool = True) -> BoardArrays:
+    """Compiles board `m` into `BoardArrays` (cached per map object and `solo`).
 
     Args:
       m: a board from `detente.games.realpolitik.load_map`.
+      solo: whether a solo victory ends the game; sets K (`actions.slot_count`).
 
     Returns:
       The board's `BoardArrays`.
@@ -160,7 +161,7 @@ def board_arrays(m: Map) -> BoardArrays:
     Raises:
       ValueError: a province is a home centre of two powers (not representable here).
     """
-    tables = order_tables(m)
+    tables = order_tables(m, solo)
     num_p, num_n, num_l = len(m.powers), m.num_provinces, m.num_locations
     num_a, num_k = tables.num_actions, tables.num_slots
     loc_province = np.array(m.loc_province, np.int32)

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from detente.games.jax_games import JaxGame
+from detente.games.realpolitik.actions import too_many_slots
 from detente.games.realpolitik.engine import phase_parts
 from detente.games.realpolitik.env import RealpolitikRules
 from detente.games.realpolitik.maps import Map
@@ -191,7 +192,7 @@ class RealpolitikJax:
         self.rules = RealpolitikRules.make(
             map, scoring, max_years, random_end_prob, random_end_after
         )
-        self.board = B.board_arrays(self.rules.map)
+        self.board = B.board_arrays(self.rules.map, self.rules.horizon.solo)
         b = self.board
         # The same arrays as JAX constants, for indexing with traced values.
         self._jb = _JaxBoard(b)
@@ -808,6 +809,10 @@ class RealpolitikJax:
 
         Returns:
           A `State` with zero rewards.
+
+        Raises:
+          ValueError: a power has more units, dislodged units or owned home centres than the K
+            slots (`actions.slot_count`).
         """
         b = self.board
         m = b.map
@@ -839,6 +844,15 @@ class RealpolitikJax:
         for pw, cs in position["centers"].items():
             for c in cs:
                 centers[b.center_of[m.loc_index[c]]] = m.power_index[pw]
+        for pw in m.powers:  # an upper bound of each power's slots in any phase kind
+            homes = set(position["centers"].get(pw, ())) & set(m.home_centers[pw])
+            count = max(
+                len(position["units"].get(pw, ())),
+                len(position["dislodged"].get(pw, {})),
+                len(homes),
+            )
+            if count > b.num_slots:
+                raise too_many_slots(self.rules.tables, pw, count, position["phase"])
         season, year, kind = phase_parts(position["phase"])
         core = Position(
             unit_owner=jnp.asarray(owner),

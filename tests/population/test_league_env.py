@@ -17,7 +17,7 @@ def test_factory_picks_the_backend():
     assert is_realpolitik(DUEL) and not is_realpolitik("kuhn_poker")
     env = env_factory(DUEL)(2, True)
     assert type(env).__name__ == "RealpolitikEnv" and env.auto_reset
-    assert env.spec.num_slots == 4 and env.spec == league_spec(DUEL)
+    assert env.spec.num_slots == 2 and env.spec == league_spec(DUEL)  # K = victory - 1
     assert isinstance(env_factory("kuhn_poker")(2, False), OpenSpielEnv)
 
 

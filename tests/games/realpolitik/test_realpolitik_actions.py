@@ -22,14 +22,25 @@ def _random_actions(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # A found on the shipped boards when these tables were written (docs/realpolitik_openspiel.md).
 # Classic: 1,446, reached by the North Sea (1,122 of its entries are convoys: every ordered pair
 # of the 34 coastal provinces around the connected seas).
-EXPECTED = {"classic": (34, 1446), "duel": (4, 50), "triad": (7, 59), "quartet": (11, 154)}
+# (K with solo victory, K without, A): K = victory centres - 1 with solo victory on.
+EXPECTED = {
+    "classic": (17, 34, 1446),
+    "duel": (2, 4, 50),
+    "triad": (3, 7, 59),
+    "quartet": (5, 11, 154),
+}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_table_sizes(name):
     m = load_map(name)
     tables = order_tables(m)
-    assert (tables.num_slots, tables.num_actions) == EXPECTED[name]
+    k_solo, k_all, a = EXPECTED[name]
+    assert (tables.num_slots, tables.num_actions) == (k_solo, a)
+    assert m.victory_centers - 1 == k_solo
+    welfare = order_tables(m, solo=False)
+    assert (welfare.num_slots, welfare.num_actions) == (k_all, a)
+    assert welfare.orders is tables.orders  # the tables are shared; only K differs
     assert tables is order_tables(m)  # computed once per map
     assert len(tables.orders) == m.num_locations
     for loc, table in enumerate(tables.orders):
@@ -89,3 +100,19 @@ def test_initial_masks(name):
         assert not mask[:num_units, NO_OP].any()  # a unit must be ordered (hold is an order)
         np.testing.assert_array_equal(mask[num_units:].sum(-1), 1)  # unused: the no-op only
         assert mask[num_units:, NO_OP].all()
+
+
+def test_more_units_than_slots_is_a_clear_error():
+    """duel with solo victory has K = 2: three NORTH units are a position no such game reaches."""
+    m = load_map("duel")
+    pos = {
+        "phase": "S1902M",
+        "units": {"NORTH": ["A NOR", "A EAS", "A WES"], "SOUTH": ["F SOU"]},
+        "centers": {"NORTH": ["NOR", "EAS"], "SOUTH": ["SOU"]},
+        "dislodged": {"NORTH": {}, "SOUTH": {}},
+        "contested": [],
+    }
+    with pytest.raises(ValueError, match=r"power NORTH has 3 .* K = 2 slots .*welfare"):
+        phase_slots(order_tables(m), pos)
+    slots = phase_slots(order_tables(m, solo=False), pos)  # K = 4 without solo victory
+    assert len(slots.locations[0]) == 3

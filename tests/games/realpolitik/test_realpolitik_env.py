@@ -93,8 +93,8 @@ def test_illegal_actions_raise_and_leave_batch_unchanged():
     with pytest.raises(IllegalActionError, match=r"player 2 .* slot 0 \(unit at .*\) in game 1"):
         env.step(bad)
     bad = actions.copy()
-    bad[0, 1, 3] = 5  # unused slot
-    with pytest.raises(IllegalActionError, match="unused slot 3"):
+    bad[0, 1, 2] = 5  # unused slot (K = 3 on triad; two units each at the start)
+    with pytest.raises(IllegalActionError, match="unused slot 2"):
         env.step(bad)
     with pytest.raises(IllegalActionError, match="shape"):
         env.step(actions[:, :, :2])

@@ -18,6 +18,7 @@ def test_layout_sizes():
     assert lay.loc_features == 6 * 7 + 7
     assert lay.global_features == 7 + 4 * 7
     assert lay.size == 81 * 49 + 35 + 34 * 81 == 6758
+    assert observation_layout(m, 17).size == 81 * 49 + 35 + 17 * 81 == 5381  # solo victory on
 
 
 def test_rotation_and_slots():

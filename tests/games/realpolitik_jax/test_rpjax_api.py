@@ -85,3 +85,13 @@ def test_adjudicate_checks_action_shape():
     one = jax.tree.map(lambda x: x[0], init(jax.random.split(jax.random.key(0), 1)))
     with pytest.raises(AssertionError, match="shape"):
         engine.adjudicate(one, jnp.zeros((3, 1), jnp.int32))
+
+
+def test_from_position_with_more_units_than_slots_raises():
+    engine = rpj.RealpolitikJax("duel")  # solo victory at 3 centres: K = 2
+    assert engine.board.num_slots == 2
+    assert rpj.RealpolitikJax("duel", scoring="welfare").board.num_slots == 4
+    pos = initial_position(engine.board.map)
+    pos["units"]["NORTH"] = ["A NOR", "A EAS", "A WES"]
+    with pytest.raises(ValueError, match=r"power NORTH has 3 .* K = 2 slots"):
+        engine.from_position(pos)
