@@ -12,11 +12,13 @@ A leaderboard run (docs/leaderboards.md):
 2. **Schedule.** `make_schedule` derives every match from the seed: which member sits in which
    seat, how many games, and the seed of each match. Two-player games: every pair of members in
    both seatings; more players: seeded random seatings.
-3. **Matches.** A match of n games is one batch of the OpenSpiel adapter reset with the match's
-   seed; every seat is played by its member through `detente.agents.act` (one call per network
-   architecture per step, all members of an architecture stacked), sampling with keys derived
-   from the match's seed. A match depends only on its seed and its members, so it can be
-   replayed alone.
+3. **Matches.** A match of n games is one batch of the league's host environment
+   (`league_env.env_factory`: `RealpolitikEnv` for realpolitik game strings, so league
+   populations are rated on the observations they learnt on; the OpenSpiel adapter otherwise)
+   reset with the match's seed; every seat is played by its member through
+   `detente.agents.act` (one call per network architecture per step, all members of an
+   architecture stacked), sampling with keys derived from the match's seed. A match depends
+   only on its seed and its members, so it can be replayed alone.
 4. **Log.** One JSON line per match (`matches.jsonl`: match index, seed, member per seat, their
    hash prefixes, per-game per-seat returns) is appended and flushed to disk as soon as the
    match ends. A run that is interrupted keeps its finished matches; running it again with the
@@ -37,7 +39,7 @@ import json
 import math
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -47,10 +49,10 @@ import pyspiel
 
 from detente.agents import PPOConfig, act, make_policy_value_network, make_ppo, stack_params
 from detente.agents.networks import Network
-from detente.games import load
-from detente.lib import OpenSpielEnv, content_hash, env_spec_for
+from detente.lib import content_hash, env_spec_for
 from detente.lib.checkpoint import CheckpointError, load_checkpoint, load_metadata, save_checkpoint
 from detente.lib.leaderboard import Ratings, rate
+from detente.population.league_env import env_factory, is_realpolitik, league_spec
 from detente.population.members import INDEX_FILE, Population
 
 __all__ = [
@@ -338,7 +340,8 @@ def load_pool(
         directory of checkpoints (each sub-directory with a `metadata.json`, at depth 1 or 2;
         the member id is the relative path, minus a final "checkpoint" component; a self-play
         run directory itself is a pool of one, named after the directory).
-      game: the game the members play (their networks are built from its `EnvSpec`).
+      game: the game the members play (their networks are built from its `EnvSpec`; for a
+        realpolitik game string, that of `RealpolitikEnv`, the league's environment).
       hidden_sizes: the MLP widths of a saved `Population`'s members (default: the
         `config.hidden_sizes` of the run's `state.json` beside the population).
 
@@ -350,8 +353,8 @@ def load_pool(
         game or network, or a member whose params no longer have the manifest's hash.
     """
     path = pathlib.Path(path)
-    game = load(game) if isinstance(game, str) else game
-    spec = env_spec_for(game)
+    # The members' networks see the league's environment: RealpolitikEnv for realpolitik.
+    spec = league_spec(game) if isinstance(game, str) else env_spec_for(game)
     if path.is_dir() and (path / POOL_MANIFEST).is_file():
         path = path / POOL_MANIFEST
     if path.is_file():
@@ -581,14 +584,16 @@ class _Players:
 
 
 def play_match(
-    env_game: pyspiel.Game,
+    make_env: Callable[[int, bool], Any],
     players: _Players,
     match: MatchSpec,
-    *,
-    max_steps: int | None = None,
 ) -> np.ndarray:
-    """Plays one match and returns each game's per-seat returns, float64 [num_games, P]."""
-    env = OpenSpielEnv(env_game, match.num_games, max_steps=max_steps)
+    """Plays one match and returns each game's per-seat returns, float64 [num_games, P].
+
+    `make_env(batch_size, auto_reset)` builds the host environment (`league_env.env_factory`:
+    `RealpolitikEnv` for realpolitik, `OpenSpielEnv` otherwise).
+    """
+    env = make_env(match.num_games, False)
     num_players = env.spec.num_players
     if len(match.members) != num_players:
         raise ValueError(
@@ -834,8 +839,13 @@ def run_leaderboard(
     if not isinstance(pool, Pool):
         raise ValueError(f"pool must be a Pool (see load_pool), got {type(pool).__name__}")
     game_name = game
-    game = load(game)
-    spec = env_spec_for(game, max_steps=max_steps)
+    if is_realpolitik(game_name) and max_steps is not None:
+        raise ValueError(
+            f"max_steps={max_steps} does not apply to {game_name!r}: realpolitik games end by "
+            "their max_years parameter; leave max_steps None"
+        )
+    make_env = env_factory(game_name, max_steps)
+    spec = league_spec(game_name, max_steps)
     if anchor is None:
         uniform = [m.id for m in pool.members if m.kind == UNIFORM_RANDOM]
         anchor = uniform[0] if uniform else pool.ids[0]
@@ -865,7 +875,7 @@ def run_leaderboard(
         bar = tqdm(total=len(schedule), initial=len(records), desc="leaderboard", leave=False)
     with open(log_path, "a", encoding="utf-8", newline="\n") as log:
         for match in remaining:
-            returns = play_match(game, players, match, max_steps=max_steps)
+            returns = play_match(make_env, players, match)
             line = _log_line(match, pool, returns)
             log.write(line)
             log.flush()

@@ -156,3 +156,28 @@ def test_three_player_leaderboard(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / MATCH_LOG).read_text().splitlines()]
     assert all(len(line["members"]) == 3 for line in lines)
     assert result.ratings.games.min() > 0
+
+
+def test_realpolitik_pool_is_rated_on_the_league_env(tmp_path):
+    """Realpolitik members have the league's K-slot networks (RealpolitikEnv's spec); the
+    leaderboard loads and plays them there, reproducibly."""
+    from detente.population.league_env import league_spec
+
+    game = "realpolitik(map=duel,max_years=1)"
+    network = make_policy_value_network(league_spec(game), hidden_sizes=(8,))
+    members = [network_member(f"rp{i}", network.init(jax.random.key(i)), (8,)) for i in (1, 2)]
+    write_pool(tmp_path / "pool", Pool(tuple(members)))
+    pool = load_pool(tmp_path / "pool", game).with_uniform()
+    first = run_leaderboard(pool, game, tmp_path / "a", seed=1, **FAST)
+    board = json.loads((tmp_path / "a" / LEADERBOARD_JSON).read_text())
+    assert board["game"].startswith("realpolitik(map=duel")
+    assert first.played == len(first.schedule) == 6  # 3 members, both seatings of each pair
+    returns = [json.loads(line)["returns"] for line in (tmp_path / "a" / MATCH_LOG).open()]
+    sums = np.array([sum(game_returns) for match in returns for game_returns in match])
+    np.testing.assert_allclose(sums, 1.0, atol=1e-5)  # sum-of-squares scores add up to 1
+    run_leaderboard(
+        load_pool(tmp_path / "pool", game).with_uniform(), game, tmp_path / "b", seed=1, **FAST
+    )
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    with pytest.raises(ValueError, match="max_steps=5 does not apply"):
+        run_leaderboard(pool, game, tmp_path / "c", max_steps=5, **FAST)
