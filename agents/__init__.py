@@ -25,10 +25,11 @@ from detente.agents.advantages import batched_sparse_gae, sparse_gae
 from detente.agents.networks import (
     ILLEGAL_LOGIT,
     Network,
+    check_params,
     make_policy_value_network,
     mask_logits,
 )
-from detente.agents.ppo import Learner, PPOConfig, TrainingState, make_ppo
+from detente.agents.ppo import Learner, PPOConfig, TrainingState, make_ppo, warm_start
 from detente.agents.trajectory import Trajectory, check_trajectory
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Trajectory",
     "act",
     "batched_sparse_gae",
+    "check_params",
     "check_trajectory",
     "greedy",
     "log_prob",
@@ -51,4 +53,5 @@ __all__ = [
     "sparse_gae",
     "stack_params",
     "unstack_params",
+    "warm_start",
 ]

@@ -66,6 +66,29 @@ def mask_logits(logits: jax.Array, mask: jax.Array) -> jax.Array:
     return jnp.where(mask, logits, jnp.asarray(ILLEGAL_LOGIT, logits.dtype))
 
 
+def check_params(network: Network, params: Any, what: str = "params") -> Any:
+    """Returns `params` if they fit `network` (same tree and leaf shapes as its `init`).
+
+    Raises:
+      ValueError: naming `what`, the leaf shapes given and those the network expects.
+    """
+    abstract = jax.eval_shape(network.init, jax.random.key(0))
+    expected = jax.tree.map(lambda x: tuple(x.shape), abstract)
+    if jax.tree.structure(params) != jax.tree.structure(abstract):
+        raise ValueError(
+            f"{what} do not fit the network: got {params!r:.200}, expected leaf shapes {expected}"
+        )
+    try:
+        shapes = jax.tree.map(lambda x: tuple(jnp.shape(x)), params)
+    except TypeError as error:  # a leaf that is not an array
+        raise ValueError(f"{what} do not fit the network: {error}") from None
+    if shapes != expected:
+        raise ValueError(
+            f"{what} do not fit the network: leaf shapes {shapes}, expected {expected}"
+        )
+    return params
+
+
 def make_policy_value_network(
     spec: EnvSpec,
     *,

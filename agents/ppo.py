@@ -24,7 +24,7 @@ import optax
 import rlax
 
 from detente.agents.advantages import batched_sparse_gae
-from detente.agents.networks import Network
+from detente.agents.networks import Network, check_params
 from detente.agents.trajectory import Trajectory, check_trajectory
 
 PRNGKey = jax.Array
@@ -359,6 +359,20 @@ def make_ppo(network: Network, config: PPOConfig) -> tuple[InitFn, UpdateFn]:
     if not isinstance(config, PPOConfig):
         raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
     return functools.partial(_init, network, config), functools.partial(_update, network, config)
+
+
+def warm_start(network: Network, config: PPOConfig, key: PRNGKey, params: Any) -> TrainingState:
+    """A fresh `TrainingState` at `params`: a new optimiser state, step 0, the magnet at
+    `params` too (a warm start from another run's or a population member's parameters).
+
+    Raises:
+      ValueError: `params` that do not fit `network` (`check_params`).
+    """
+    params = check_params(network, params, "initial params")
+    state = _init(network, config, key)
+    return state._replace(
+        params=params, opt_state=_optimiser(config).init(params), magnet_params=params
+    )
 
 
 class Learner:

@@ -39,6 +39,7 @@ from detente.agents import (
     Trajectory,
     make_policy_value_network,
     make_ppo,
+    warm_start,
 )
 from detente.games import jax_games
 from detente.lib.checkpoint import (
@@ -164,6 +165,7 @@ def train_jax_self_play(
     logger: Logger | None = None,
     progress: bool = True,
     on_log: OnLog | None = None,
+    initial_params: Any = None,
 ) -> SelfPlayResult:
     """Trains one policy by naive self-play on a JAX game; resumes from `run_dir` if present.
 
@@ -178,12 +180,15 @@ def train_jax_self_play(
       progress: show a progress bar on the console.
       on_log: optional `(update, metrics, network, params) -> extra metrics` called at each
         log step.
+      initial_params: start from these parameters instead of a fresh initialisation (see
+        `train_self_play`).
 
     Returns:
       A `SelfPlayResult`.
 
     Raises:
-      ValueError: if the game is not a JAX game or `max_steps` would truncate it.
+      ValueError: if the game is not a JAX game, `max_steps` would truncate it, or
+        `initial_params` do not fit the network.
       CheckpointError: if `run_dir` holds a checkpoint of another game or backend.
     """
     if not isinstance(config, SelfPlayConfig):
@@ -201,6 +206,10 @@ def train_jax_self_play(
     root_key = jax.random.key(config.seed)
     learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
     train_state = learner.state
+    if initial_params is not None:
+        train_state = warm_start(
+            network, config.ppo, jax.random.fold_in(root_key, 0), initial_params
+        )
     average = train_state.params
     first_update, env_steps = 0, 0
     restored = restore_run_checkpoint(checkpoint_path, spec.name, BACKEND, (train_state, average))
@@ -282,6 +291,7 @@ def train(
     logger: Logger | None = None,
     progress: bool = True,
     on_log: OnLog | None = None,
+    initial_params: Any = None,
 ) -> SelfPlayResult:
     """Naive self-play on the backend that fits `config.game`.
 
@@ -290,7 +300,7 @@ def train(
       backend: "auto" (the JAX backend when `config.game` is a registered JAX game, e.g.
         "matrix_rps" or "blotto(players=3)", else the OpenSpiel adapter), "jax" or
         "openspiel".
-      run_dir, logger, progress, on_log: as in `train_self_play`.
+      run_dir, logger, progress, on_log, initial_params: as in `train_self_play`.
 
     Returns:
       A `SelfPlayResult`.
@@ -303,4 +313,11 @@ def train(
     if backend == "auto":
         backend = "jax" if jax_games.is_registered(config.game) else "openspiel"
     run = train_jax_self_play if backend == "jax" else train_self_play
-    return run(config, run_dir=run_dir, logger=logger, progress=progress, on_log=on_log)
+    return run(
+        config,
+        run_dir=run_dir,
+        logger=logger,
+        progress=progress,
+        on_log=on_log,
+        initial_params=initial_params,
+    )

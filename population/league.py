@@ -54,8 +54,8 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from detente.agents import Learner, Network, TrainingState
-from detente.lib import CheckpointError, EnvSpec
+from detente.agents import Learner, Network, TrainingState, check_params
+from detente.lib import CheckpointError, EnvSpec, content_hash
 from detente.lib.checkpoint import load_checkpoint, save_checkpoint
 from detente.lib.config_checks import check_count
 from detente.lib.metrics_logger import Logger
@@ -739,6 +739,7 @@ def run_league(
     learner_logger: Logger | None = None,
     on_round: Callable[[dict[str, Any]], None] | None = None,
     executor: Executor | str | None = None,
+    initial_params: Any = None,
 ) -> LeagueResult:
     """Runs the league; resumes from `run_dir`'s checkpoint if there is one.
 
@@ -753,20 +754,27 @@ def run_league(
         "inprocess"), a spec string of `population.execution.make_executor` (built and closed
         here), or an `Executor` (left open; the caller owns it). The executor changes no
         result: the same config gives the same members (content hashes), payoffs and rows.
+      initial_params: the initial member's parameters (a warm start, e.g. a self-play run's
+        result), instead of a fresh initialisation from the seed; learners start, and
+        exploiters reset, from them. They must fit the network of `config.hidden_sizes`. A
+        resumed run keeps the initial member of its checkpoint (passing other params is an
+        error).
 
     Returns:
       A `LeagueResult`.
 
     Raises:
-      ValueError: a bad config.
+      ValueError: a bad config, or `initial_params` that do not fit the network.
       CheckpointError: a corrupt checkpoint, or one written with a different config (anything
-        but `rounds` and `executor` differs).
+        but `rounds` and `executor` differs) or from other initial params.
       ImportError: a Ray executor without Ray installed.
     """
     if not isinstance(config, LeagueConfig):
         raise ValueError(f"config must be a LeagueConfig, got {type(config).__name__}")
     with executor_scope(config.executor if executor is None else executor) as run_executor:
-        return _run_league(config, run_dir, logger, learner_logger, on_round, run_executor)
+        return _run_league(
+            config, run_dir, logger, learner_logger, on_round, run_executor, initial_params
+        )
 
 
 def _run_league(
@@ -776,9 +784,12 @@ def _run_league(
     learner_logger: Logger | None,
     on_round: Callable[[dict[str, Any]], None] | None,
     executor: Executor,
+    initial_params: Any,
 ) -> LeagueResult:
     start = time.perf_counter()
     league = _League(config, executor)
+    if initial_params is not None:
+        league.initial_params = check_params(league.network, initial_params, "initial_params")
     config_dict = _json_roundtrip(dataclasses.asdict(config))
     if has_league(run_dir):
         state, population, payoffs, scores, records, states = _load(run_dir, league)
@@ -794,6 +805,14 @@ def _run_league(
             )
         rows = state["rows"]
         first = state["round"]
+        saved = population[INITIAL_ID]
+        if initial_params is not None and content_hash(initial_params) != saved.hash:
+            raise CheckpointError(
+                f"run directory {run_dir} holds a league started from other initial params "
+                f"(hash {saved.hash[:12]}, given {content_hash(initial_params)[:12]}); use "
+                "another run directory, or resume without initial_params"
+            )
+        league.initial_params = saved.params  # exploiters reset to the run's initial member
     else:
         population = Population([Member.create(INITIAL_ID, league.initial_params, role="initial")])
         payoffs = PayoffStore(league.num_players)

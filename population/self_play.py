@@ -33,6 +33,7 @@ from detente.agents import (
     TrainingState,
     make_policy_value_network,
     stack_params,
+    warm_start,
 )
 from detente.lib import EnvSpec, TimeStep
 from detente.lib.checkpoint import (
@@ -177,6 +178,7 @@ def train_self_play(
     logger: Logger | None = None,
     progress: bool = True,
     on_log: Callable[[int, dict[str, float], Network, Any], dict[str, float]] | None = None,
+    initial_params: Any = None,
 ) -> SelfPlayResult:
     """Trains one policy by naive self-play; resumes from `run_dir`'s checkpoint if present.
 
@@ -188,9 +190,15 @@ def train_self_play(
       on_log: optional `(update, metrics, network, params) -> extra metrics` called at each
         log step
         (e.g. exact NashConv for small games).
+      initial_params: start from these parameters (a warm start, e.g. a league member or
+        another run's result) instead of a fresh initialisation; they must fit the network of
+        `config.hidden_sizes` on this game. A resumed run continues from its checkpoint.
 
     Returns:
       A `SelfPlayResult`.
+
+    Raises:
+      ValueError: `initial_params` that do not fit the network.
     """
     # Realpolitik on `RealpolitikEnv` (one step = one phase, K order slots, as the league and
     # the JAX engine), every other game on `OpenSpielEnv`.
@@ -199,6 +207,9 @@ def train_self_play(
     network = make_policy_value_network(spec, hidden_sizes=config.hidden_sizes)
     root_key = jax.random.key(config.seed)
     learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
+    if initial_params is not None:
+        state = warm_start(network, config.ppo, jax.random.fold_in(root_key, 0), initial_params)
+        learner = Learner(network, config.ppo, root_key, state=state)
     first_update, env_steps = 0, 0
     average = learner.params
 

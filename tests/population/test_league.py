@@ -245,3 +245,24 @@ def test_league_with_the_learner_in_two_of_three_seats():
     assert again.population.hashes() == result.population.hashes()
     with pytest.raises(ValueError, match=r"learner_seats must be in \[1, 2\]"):
         dataclasses.replace(TINY, learner_seats=3)
+
+
+def test_league_warm_start_and_resume(tmp_path):
+    """The initial member is `initial_params`; a resume keeps it, and other params are refused."""
+    import jax
+
+    from detente.lib import CheckpointError, content_hash
+    from detente.population.league import _League
+
+    network = _League(TINY).network
+    start = network.init(jax.random.key(77))
+    one = dataclasses.replace(TINY, rounds=1)
+    result = run_league(one, run_dir=tmp_path, initial_params=start)
+    assert result.population["init"].hash == content_hash(start)
+    resumed = run_league(TINY, run_dir=tmp_path)  # one more round, initial member kept
+    assert resumed.population["init"].hash == content_hash(start)
+    other = network.init(jax.random.key(78))
+    with pytest.raises(CheckpointError, match="other initial params"):
+        run_league(TINY, run_dir=tmp_path, initial_params=other)
+    with pytest.raises(ValueError, match="initial_params do not fit"):
+        run_league(TINY, initial_params={"w": np.zeros(3)})

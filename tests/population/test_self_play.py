@@ -123,3 +123,30 @@ def test_bad_config(field, value, message):
 def test_unknown_game_fails_before_training():
     with pytest.raises(ValueError, match="unknown game"):
         train_self_play(dataclasses.replace(TINY, game="kuhn_pokr"), progress=False)
+
+
+@pytest.mark.parametrize("backend", ["openspiel", "jax"])
+def test_warm_start_from_initial_params(backend):
+    """`initial_params` replace the seed's initialisation on both backends; a tiny step size
+    keeps the result next to them, and params of another network are refused."""
+    from detente.agents import make_policy_value_network
+    from detente.population.jax_self_play import train
+
+    game = "kuhn_poker" if backend == "openspiel" else "matrix_rps"
+    config = dataclasses.replace(
+        TINY,
+        game=game,
+        num_updates=2,
+        ppo=PPOConfig(num_epochs=1, num_minibatches=2, learning_rate=1e-9),
+    )
+    cold = train(config, backend=backend, progress=False)
+    network = make_policy_value_network(cold.spec, hidden_sizes=config.hidden_sizes)
+    start = network.init(jax.random.key(123))
+    warm = train(config, backend=backend, progress=False, initial_params=start)
+    for got, want in zip(jax.tree.leaves(warm.params), jax.tree.leaves(start), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    pairs = zip(jax.tree.leaves(cold.params), jax.tree.leaves(start), strict=True)
+    assert not all(np.allclose(c, s, atol=1e-6) for c, s in pairs)  # the seed's own init
+    wide = make_policy_value_network(cold.spec, hidden_sizes=(9,)).init(jax.random.key(0))
+    with pytest.raises(ValueError, match="initial params do not fit the network"):
+        train(config, backend=backend, progress=False, initial_params=wide)
