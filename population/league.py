@@ -170,6 +170,11 @@ class LeagueConfig:
         (`population.execution.make_executor` spec: "inprocess", "ray", "auto",
         "ray://HOST:PORT" or "HOST:PORT"); it changes no result. `run_league`'s `executor`
         argument, when given, takes precedence.
+      init_from: warm start: a path `leaderboard_runner.load_pool` reads (a pool manifest, a
+        directory of checkpoints, a league/PSRO run directory or a saved population) holding
+        the initial member's parameters (see `run_league`'s `initial_params`); None: a fresh
+        initialisation from `seed`.
+      init_member: the member of `init_from` to start from; None: its only network member.
     """
 
     game: str = "realpolitik(map=duel,max_years=2)"
@@ -197,9 +202,19 @@ class LeagueConfig:
     checkpoint_every: int = 1
     seed: int = 0
     executor: str = "inprocess"
+    init_from: str | None = None
+    init_member: str | None = None
 
     def __post_init__(self):
         owner = "LeagueConfig"
+        for name in ("init_from", "init_member"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(
+                    f"{owner}.{name} must be None or a non-empty string, got {value!r}"
+                )
+        if self.init_member is not None and self.init_from is None:
+            raise ValueError(f"{owner}.init_member={self.init_member!r} needs init_from (a path)")
         if not isinstance(self.game, str) or not self.game:
             raise ValueError(f"{owner}.game must be a game string, got {self.game!r}")
         # Fails early, naming the bad game or parameter.
@@ -731,6 +746,31 @@ def _load(run_dir: str | os.PathLike, league: _League):
     return state, population, payoffs, ScoreTable(state["scores"]), records, states
 
 
+def _load_initial_params(config: LeagueConfig) -> Any:
+    """The params of `config.init_member` (or the only network member) of `config.init_from`."""
+    from detente.population.leaderboard_runner import NETWORK, load_pool
+
+    pool = load_pool(config.init_from, config.game, hidden_sizes=config.hidden_sizes)
+    networks = [m for m in pool.members if m.kind == NETWORK]
+    if config.init_member is not None:
+        chosen = pool.member(config.init_member)  # names the members if unknown
+    elif len(networks) == 1:
+        chosen = networks[0]
+    else:
+        raise ValueError(
+            f"LeagueConfig.init_from={config.init_from!r} holds {len(networks)} network members "
+            f"{[m.id for m in networks]}; name one with init_member"
+        )
+    if chosen.kind != NETWORK:
+        raise ValueError(f"init_member {chosen.id!r} is a built-in baseline, not a network")
+    if tuple(chosen.hidden_sizes) != tuple(config.hidden_sizes):
+        raise ValueError(
+            f"init_member {chosen.id!r} has hidden sizes {tuple(chosen.hidden_sizes)}, the "
+            f"league's networks {tuple(config.hidden_sizes)}; set hidden_sizes to match"
+        )
+    return chosen.params
+
+
 def run_league(
     config: LeagueConfig,
     *,
@@ -788,6 +828,8 @@ def _run_league(
 ) -> LeagueResult:
     start = time.perf_counter()
     league = _League(config, executor)
+    if initial_params is None and config.init_from is not None:
+        initial_params = _load_initial_params(config)
     if initial_params is not None:
         league.initial_params = check_params(league.network, initial_params, "initial_params")
     config_dict = _json_roundtrip(dataclasses.asdict(config))

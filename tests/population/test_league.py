@@ -266,3 +266,12 @@ def test_league_warm_start_and_resume(tmp_path):
         run_league(TINY, run_dir=tmp_path, initial_params=other)
     with pytest.raises(ValueError, match="initial_params do not fit"):
         run_league(TINY, initial_params={"w": np.zeros(3)})
+    # The same warm start from the config (the CLI's --set init_from=... init_member=...).
+    from_dir = dataclasses.replace(TINY, rounds=0, init_from=str(tmp_path), init_member="init")
+    assert run_league(from_dir).population["init"].hash == content_hash(start)
+    with pytest.raises(ValueError, match="name one with init_member"):
+        run_league(dataclasses.replace(from_dir, init_member=None))
+    with pytest.raises(ValueError, match="hidden sizes"):
+        run_league(dataclasses.replace(from_dir, hidden_sizes=(4,)))
+    with pytest.raises(ValueError, match="needs init_from"):
+        LeagueConfig(game="kuhn_poker", init_member="init")
