@@ -30,6 +30,9 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
 from detente.agents import (
@@ -158,6 +161,29 @@ def make_iteration(
     return iteration
 
 
+def _placement(num_devices: int, batch: int) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """`(shard_games, replicate)`: place a batched pytree split over `num_devices` local devices
+    along its leading [B] axis, and a pytree replicated on them (identities for one device)."""
+    local = jax.local_devices()
+    if isinstance(num_devices, bool) or not isinstance(num_devices, int):
+        raise ValueError(f"num_devices must be an integer, got {num_devices!r}")
+    if not 1 <= num_devices <= len(local):
+        raise ValueError(
+            f"num_devices={num_devices}, but this process has {len(local)} local device(s): "
+            f"{[str(d) for d in local]}"
+        )
+    if batch % num_devices:
+        raise ValueError(
+            f"batch_size={batch} is not a multiple of num_devices={num_devices}: each device "
+            "steps the same number of games"
+        )
+    if num_devices == 1:
+        return (lambda x: x), (lambda x: x)
+    mesh = Mesh(np.array(local[:num_devices]), ("games",))
+    games, replicated = NamedSharding(mesh, P("games")), NamedSharding(mesh, P())
+    return (lambda x: jax.device_put(x, games)), (lambda x: jax.device_put(x, replicated))
+
+
 def train_jax_self_play(
     config: SelfPlayConfig,
     *,
@@ -166,6 +192,7 @@ def train_jax_self_play(
     progress: bool = True,
     on_log: OnLog | None = None,
     initial_params: Any = None,
+    num_devices: int = 1,
 ) -> SelfPlayResult:
     """Trains one policy by naive self-play on a JAX game; resumes from `run_dir` if present.
 
@@ -182,13 +209,19 @@ def train_jax_self_play(
         log step.
       initial_params: start from these parameters instead of a fresh initialisation (see
         `train_self_play`).
+      num_devices: data parallelism inside the learner: the B games (and so the rollout and
+        the update's batch) are sharded over the first `num_devices` local devices (GPUs, TPU
+        cores) under XLA's SPMD partitioner, the parameters replicated. B must be a multiple.
+        The same seed gives the same games; sums over the batch may be reordered, so numbers
+        can differ from a one-device run in the last float bits.
 
     Returns:
       A `SelfPlayResult`.
 
     Raises:
-      ValueError: if the game is not a JAX game, `max_steps` would truncate it, or
-        `initial_params` do not fit the network.
+      ValueError: if the game is not a JAX game, `max_steps` would truncate it,
+        `initial_params` do not fit the network, or `num_devices` is not a divisor of B within
+        the local devices.
       CheckpointError: if `run_dir` holds a checkpoint of another game or backend.
     """
     if not isinstance(config, SelfPlayConfig):
@@ -216,7 +249,9 @@ def train_jax_self_play(
     if restored is not None:
         (train_state, average), first_update, env_steps = restored
     batch, num_players = config.batch_size, spec.num_players
-    env_state, stats = None, _zero_stats(batch, num_players)
+    shard_games, replicate = _placement(num_devices, batch)
+    train_state, average = replicate((train_state, average))
+    env_state, stats = None, replicate(_zero_stats(batch, num_players))
 
     start = time.perf_counter()
     steps_at_start = env_steps
@@ -231,7 +266,7 @@ def train_jax_self_play(
         if update % config.checkpoint_every == 0 or env_state is None:
             segment = update // config.checkpoint_every
             segment_key = jax.random.fold_in(jax.random.fold_in(root_key, 2), segment)
-            env_state = init_env_states(game.init, segment_key, batch)
+            env_state = shard_games(init_env_states(game.init, segment_key, batch))
             stats = stats._replace(running=jnp.zeros((batch, num_players), jnp.float32))
         train_state, average, env_state, stats, metrics = iteration(
             train_state, average, env_state, stats, root_key, jnp.int32(update)
@@ -248,7 +283,7 @@ def train_jax_self_play(
             if count > 0:
                 for p in range(num_players):
                     metrics[f"episode_return_p{p}"] = float(total[p] / count)
-            stats = _zero_stats(batch, num_players)._replace(running=stats.running)
+            stats = replicate(_zero_stats(batch, num_players))._replace(running=stats.running)
             params = average if config.average_decay > 0 else train_state.params
             if on_log is not None:
                 metrics.update(on_log(done, metrics, network, params))
@@ -292,6 +327,7 @@ def train(
     progress: bool = True,
     on_log: OnLog | None = None,
     initial_params: Any = None,
+    num_devices: int = 1,
 ) -> SelfPlayResult:
     """Naive self-play on the backend that fits `config.game`.
 
@@ -301,6 +337,8 @@ def train(
         "matrix_rps" or "blotto(players=3)", else the OpenSpiel adapter), "jax" or
         "openspiel".
       run_dir, logger, progress, on_log, initial_params: as in `train_self_play`.
+      num_devices: devices the JAX backend shards the games over (`train_jax_self_play`);
+        the host backend runs on one.
 
     Returns:
       A `SelfPlayResult`.
@@ -312,12 +350,18 @@ def train(
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
         backend = "jax" if jax_games.is_registered(config.game) else "openspiel"
-    run = train_jax_self_play if backend == "jax" else train_self_play
-    return run(
-        config,
-        run_dir=run_dir,
-        logger=logger,
-        progress=progress,
-        on_log=on_log,
-        initial_params=initial_params,
-    )
+    common = {
+        "run_dir": run_dir,
+        "logger": logger,
+        "progress": progress,
+        "on_log": on_log,
+        "initial_params": initial_params,
+    }
+    if backend == "jax":
+        return train_jax_self_play(config, num_devices=num_devices, **common)
+    if num_devices != 1:
+        raise ValueError(
+            f"num_devices={num_devices}: only the JAX backend shards games over devices; "
+            f"{config.game!r} runs on the host backend"
+        )
+    return train_self_play(config, **common)

@@ -129,3 +129,48 @@ def test_learns_to_defect_in_prisoners_dilemma():
         logits, _ = result.network.apply(params, obs, np.ones((2, 1, 2), bool))
         defect = np.asarray(jax.nn.softmax(logits)[:, 0, 1])
         assert np.all(defect > 0.9), defect
+
+
+_TWO_DEVICES = """
+import dataclasses, json, sys
+import jax, numpy as np
+from detente.agents import PPOConfig
+from detente.population import SelfPlayConfig
+from detente.population.jax_self_play import train_jax_self_play
+assert jax.local_device_count() == 2, jax.local_devices()
+config = SelfPlayConfig(game="matrix_rps", batch_size=8, unroll_length=4, num_updates=3,
+    hidden_sizes=(8,), log_every=1, checkpoint_every=2, ppo=PPOConfig(num_minibatches=2))
+one = train_jax_self_play(config, progress=False)
+two = train_jax_self_play(config, progress=False, num_devices=2)
+diff = max(float(np.max(np.abs(a - b)))
+           for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(two.params)))
+try:
+    train_jax_self_play(dataclasses.replace(config, batch_size=7), num_devices=2)
+except ValueError as error:
+    message = str(error)
+print(json.dumps({"diff": diff, "steps": [one.env_steps, two.env_steps], "error": message}))
+"""
+
+
+def test_games_sharded_over_two_devices_match_one_device():
+    """Data parallelism inside the learner: two host devices (XLA's CPU device count flag, in
+    a subprocess since it must be set before JAX starts) give the one-device run's result."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    out = subprocess.run(
+        [sys.executable, "-c", _TWO_DEVICES], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["steps"] == [96, 96]
+    assert result["diff"] < 1e-5
+    assert "not a multiple of num_devices=2" in result["error"]
+
+
+def test_num_devices_is_checked():
+    with pytest.raises(ValueError, match="local device"):
+        train_jax_self_play(TINY, progress=False, num_devices=64)
