@@ -236,20 +236,19 @@ def train_jax_self_play(
             f"episodes last up to {spec.max_steps} steps; JAX games are not truncated (use None)"
         )
     checkpoint_path = pathlib.Path(run_dir) / CHECKPOINT_DIR if run_dir is not None else None
+    batch, num_players = config.batch_size, spec.num_players
+    shard_games, replicate = _placement(num_devices, batch)  # fails before any work
     root_key = jax.random.key(config.seed)
-    learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
-    train_state = learner.state
+    learner_key = jax.random.fold_in(root_key, 0)
     if initial_params is not None:
-        train_state = warm_start(
-            network, config.ppo, jax.random.fold_in(root_key, 0), initial_params
-        )
+        train_state = warm_start(network, config.ppo, learner_key, initial_params)
+    else:
+        train_state = Learner(network, config.ppo, learner_key).state
     average = train_state.params
     first_update, env_steps = 0, 0
     restored = restore_run_checkpoint(checkpoint_path, spec.name, BACKEND, (train_state, average))
     if restored is not None:
         (train_state, average), first_update, env_steps = restored
-    batch, num_players = config.batch_size, spec.num_players
-    shard_games, replicate = _placement(num_devices, batch)
     train_state, average = replicate((train_state, average))
     env_state, stats = None, replicate(_zero_stats(batch, num_players))
 

@@ -52,7 +52,7 @@ from detente.agents.networks import Network
 from detente.lib import content_hash, env_spec_for
 from detente.lib.checkpoint import CheckpointError, load_checkpoint, load_metadata, save_checkpoint
 from detente.lib.leaderboard import Ratings, rate
-from detente.population.league_env import env_factory, is_realpolitik, league_spec
+from detente.population.league_env import env_factory, league_spec
 from detente.population.members import INDEX_FILE, Population
 
 __all__ = [
@@ -839,11 +839,6 @@ def run_leaderboard(
     if not isinstance(pool, Pool):
         raise ValueError(f"pool must be a Pool (see load_pool), got {type(pool).__name__}")
     game_name = game
-    if is_realpolitik(game_name) and max_steps is not None:
-        raise ValueError(
-            f"max_steps={max_steps} does not apply to {game_name!r}: realpolitik games end by "
-            "their max_years parameter; leave max_steps None"
-        )
     make_env = env_factory(game_name, max_steps)
     spec = league_spec(game_name, max_steps)
     if anchor is None:

@@ -54,7 +54,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from detente.agents import Learner, Network, TrainingState, check_params
+from detente.agents import Network, TrainingState, check_params, warm_start
 from detente.lib import CheckpointError, EnvSpec, content_hash
 from detente.lib.checkpoint import load_checkpoint, save_checkpoint
 from detente.lib.config_checks import check_count
@@ -511,8 +511,7 @@ class _League:
     def fresh_state(self, index: int, resets: int) -> TrainingState:
         """A learner's state at the initial parameters (fresh optimiser, its own key)."""
         key = jax.random.fold_in(jax.random.fold_in(self.root_key, 100 + index), resets)
-        state = Learner(self.network, self.config.trainer.ppo, key).state
-        return state._replace(params=self.initial_params, magnet_params=self.initial_params)
+        return warm_start(self.network, self.config.trainer.ppo, key, self.initial_params)
 
     # ------------------------------------------------------------------ matches
     def match_task(self, population: Population, profiles, seed: int) -> MatchTask:

@@ -42,13 +42,20 @@ def env_factory(game: str, max_steps: int | None = None) -> Callable[[int, bool]
 
     Args:
       game: a game string of `detente.games.load`, e.g. "realpolitik(map=duel,max_years=2)".
-      max_steps: truncation of OpenSpiel games (realpolitik's horizon is `max_years`).
+      max_steps: truncation of OpenSpiel games; None for realpolitik, whose horizon is its
+        `max_years` parameter.
 
     Raises:
-      ValueError: an unknown game or bad parameters (from `games.load`).
+      ValueError: an unknown game or bad parameters (from `games.load`), or `max_steps` for
+        a realpolitik game.
     """
     pyspiel_game = load(game)
     if is_realpolitik(game):
+        if max_steps is not None:
+            raise ValueError(
+                f"max_steps={max_steps} does not apply to {game!r}: realpolitik games end by "
+                "their max_years parameter; leave max_steps None"
+            )
         params = pyspiel_game.get_parameters()
 
         def make_realpolitik(batch_size: int, auto_reset: bool) -> RealpolitikEnv:
@@ -73,7 +80,7 @@ def env_factory(game: str, max_steps: int | None = None) -> Callable[[int, bool]
 def league_spec(game: str, max_steps: int | None = None) -> EnvSpec:
     """The `EnvSpec` the league's networks are built from (that of `env_factory`'s envs)."""
     if is_realpolitik(game):
-        return env_factory(game)(1, False).spec
+        return env_factory(game, max_steps)(1, False).spec
     return env_spec_for(load(game), max_steps=max_steps)
 
 

@@ -206,10 +206,11 @@ def train_self_play(
     spec = env.spec
     network = make_policy_value_network(spec, hidden_sizes=config.hidden_sizes)
     root_key = jax.random.key(config.seed)
-    learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
+    learner_key = jax.random.fold_in(root_key, 0)
+    warm = None
     if initial_params is not None:
-        state = warm_start(network, config.ppo, jax.random.fold_in(root_key, 0), initial_params)
-        learner = Learner(network, config.ppo, root_key, state=state)
+        warm = warm_start(network, config.ppo, learner_key, initial_params)
+    learner = Learner(network, config.ppo, learner_key, state=warm)
     first_update, env_steps = 0, 0
     average = learner.params
 
