@@ -4,8 +4,7 @@ Same rules, action encoding, observations, masks and rewards as the reference en
 (`detente.games.realpolitik.RealpolitikEnv`): one step is one phase, every power gives one order
 per slot (K slots, A actions per slot, the per-location order tables of
 `detente.games.realpolitik.actions`). Everything is a pure function of arrays, jittable and
-vmappable; phases are chosen with `lax.switch` (under `vmap`, every phase kind's transition
-is computed and one selected per game; see `_make_phase_dispatch`).
+vmappable; phases are chosen with `lax.switch` (a select under `vmap`).
 
 Edge cases (the contract's, decided once here and in docs/realpolitik_jax.md):
 * a finished game is returned unchanged with zero rewards;
@@ -199,22 +198,6 @@ class RealpolitikJax:
         self._jb = _JaxBoard(b)
         self._lt = L.legal_tables(b)
         self._routes = route_tables(b.sea_adj, b.sea_shore)  # convoy legality (DATC 6.G.19)
-        self._phase_dispatch = self._make_phase_dispatch()
-        # Decoding: kind, target location, target province and aux province of every entry.
-        self._entry_fields = jnp.asarray(
-            np.stack([b.e_kind, b.e_tgt_loc, b.e_tgt_prov, b.e_aux_prov], -1)
-        )  # int32 [L, A, 4]
-        # Retreat options: location adjacency per unit type, [L, 2L] (army block, fleet block)
-        # as float32 for a product, and int32 [2, L, N] locations of each province adjacent to
-        # each location.
-        adj = np.stack([b.army_loc_adj, b.fleet_loc_adj])  # [2, L, L]
-        self._retreat_adj = jnp.asarray(
-            np.concatenate([adj[0].T, adj[1].T], axis=1).astype(np.float32)
-        )
-        in_prov = b.loc_province[None, :] == np.arange(b.num_provinces)[:, None]  # [N, L]
-        self._adj_in_province = jnp.asarray(
-            np.einsum("tlm,nm->tln", adj.astype(np.int32), in_prov.astype(np.int32))
-        ).astype(jnp.float32)
         self._initial: State | None = None  # numpy, filled by the first `init`
         # Observation helpers: home-centre owner of each location (-1 none), and the power in
         # column j of power o's view, (o + j) % P.
@@ -390,42 +373,13 @@ class RealpolitikJax:
         return self._adjudicate(position_of(state), state.slot_location, safe)
 
     def _adjudicate(self, core: Position, slot: jax.Array, actions: jax.Array) -> Position:
-        return self._phase_dispatch(core, slot, actions)
-
-    def _make_phase_dispatch(self):
-        """The phase transition of one game, chosen by its phase kind.
-
-        One game: `lax.switch` runs only the phase's transition. Batched (`vmap`): a switch on a
-        batched index would become a select after running every branch on operands broadcast
-        to the batch, the branches' constant tables (adjacency, convoy routes, order tables)
-        included, so the vmap rule instead runs the three transitions on the batch with the
-        constants unbatched and selects per game.
-        """
-        branches = (self._movement, self._retreats, self._adjustments)
-
-        @jax.custom_batching.custom_vmap
-        def dispatch(core, slot, actions):
-            return jax.lax.switch(jnp.clip(core.phase_kind, 0, 2), branches, core, slot, actions)
-
-        def every_phase(core, slot, actions):
-            movement, retreats, adjustments = (f(core, slot, actions) for f in branches)
-            kind = core.phase_kind
-
-            def pick(m, r, a):
-                return jnp.where(kind == RETREAT, r, jnp.where(kind == ADJUSTMENT, a, m))
-
-            return jax.tree.map(pick, movement, retreats, adjustments)
-
-        @dispatch.def_vmap
-        def _(axis_size, in_batched, core, slot, actions):
-            def batched(x, b):
-                return x if b else jnp.broadcast_to(x, (axis_size,) + jnp.shape(x))
-
-            args = jax.tree.map(batched, (core, slot, actions), tuple(in_batched))
-            out = jax.vmap(every_phase)(*args)
-            return out, jax.tree.map(lambda _: True, out)
-
-        return dispatch
+        return jax.lax.switch(
+            jnp.clip(core.phase_kind, 0, 2),
+            (self._movement, self._retreats, self._adjustments),
+            core,
+            slot,
+            actions,
+        )
 
     # ------------------------------------------------------------------------------------------
     # Derived quantities.
@@ -699,18 +653,17 @@ class RealpolitikJax:
         return jax.tree.map(lambda x, y: jnp.where(core.season == SPRING, x, y), spring, fall)
 
     def _decode(self, slot, actions):
-        """Per slot: province of its unit, entry kind and decoded fields (one gather)."""
+        """Per slot: province of its unit, entry kind and decoded fields."""
         b = self._jb
         loc = jnp.clip(slot, 0)
-        fields = self._entry_fields[loc, actions]  # [P, K, 4]
-        ek = jnp.where(slot >= 0, fields[..., 0], -1)
+        ek = jnp.where(slot >= 0, b.e_kind[loc, actions], -1)
         prov = jnp.where(slot >= 0, b.loc_province[loc], b.num_provinces)
         return (
             prov.reshape(-1),
             ek.reshape(-1),
-            fields[..., 1].reshape(-1),
-            fields[..., 2].reshape(-1),
-            fields[..., 3].reshape(-1),
+            b.e_tgt_loc[loc, actions].reshape(-1),
+            b.e_tgt_prov[loc, actions].reshape(-1),
+            b.e_aux_prov[loc, actions].reshape(-1),
         )
 
     def _movement(self, core: Position, slot, actions) -> Position:
@@ -723,30 +676,20 @@ class RealpolitikJax:
         kind_s = jnp.where(
             is_move, M.MOVE, jnp.where(is_sup, M.SUPPORT, jnp.where(is_conv, M.CONVOY, M.HOLD))
         )
-        # The slots' orders by province: one scatter of the six fields (empty: the fills).
-        fields = jnp.stack(
-            [
-                kind_s,
-                jnp.where(is_move, tgt_prov, -1),
-                (ek == B.E_VIA).astype(jnp.int32),
-                jnp.where(is_sup | is_conv, aux_prov, -1),
-                jnp.where((ek == B.E_SUP_MOVE) | is_conv, tgt_prov, -1),
-                jnp.where(is_move, tgt_loc, 0),
-            ],
-            -1,
-        )
-        fill = jnp.asarray([M.HOLD, -1, 0, -1, -1, 0], jnp.int32)
-        by_prov = jnp.broadcast_to(fill, (n, 6)).at[prov].set(fields, mode="drop")
+
+        def scatter(vals, fill):
+            return jnp.full(n, fill, jnp.int32).at[prov].set(vals, mode="drop")
+
         orders = M.MovementOrders(
             owner=core.unit_owner,
             fleet=core.unit_type == FLEET,
-            kind=by_prov[:, 0],
-            dest=by_prov[:, 1],
-            via=by_prov[:, 2] > 0,
-            aux=by_prov[:, 3],
-            aux_dest=by_prov[:, 4],
+            kind=scatter(kind_s, M.HOLD),
+            dest=scatter(jnp.where(is_move, tgt_prov, -1), -1),
+            via=scatter((ek == B.E_VIA).astype(jnp.int32), 0) > 0,
+            aux=scatter(jnp.where(is_sup | is_conv, aux_prov, -1), -1),
+            aux_dest=scatter(jnp.where((ek == B.E_SUP_MOVE) | is_conv, tgt_prov, -1), -1),
         )
-        dest_loc = by_prov[:, 5]
+        dest_loc = scatter(jnp.where(is_move, tgt_loc, 0), 0)
         res = M.resolve(
             orders,
             jnp.asarray(b.fleet_prov_adj),
@@ -764,7 +707,17 @@ class RealpolitikJax:
         owner = jnp.where(stay, core.unit_owner, -1).at[at].set(core.unit_owner, mode="drop")
         utype = jnp.where(stay, core.unit_type, 0).at[at].set(core.unit_type, mode="drop")
         uloc = jnp.where(stay, core.unit_loc, 0).at[at].set(dest_loc, mode="drop")
-        keep = res.dislodged & self._can_retreat(core, owner >= 0, res.contested, res.origin)
+        # Retreat options of each dislodged unit (engine._retreat_options).
+        occupied = owner >= 0
+        adj = jnp.where(
+            (core.unit_type == FLEET)[:, None],
+            jnp.asarray(b.fleet_loc_adj)[core.unit_loc],
+            jnp.asarray(b.army_loc_adj)[core.unit_loc],
+        )  # [N, L]
+        tprov = b.loc_province
+        ok_t = ~occupied[tprov] & ~res.contested[tprov]
+        ok = adj & ok_t[None, :] & (tprov[None, :] != res.origin[:, None])
+        keep = res.dislodged & jnp.any(ok, axis=1)
         any_retreat = jnp.any(keep)
         moved = core._replace(
             unit_owner=owner,
@@ -780,28 +733,6 @@ class RealpolitikJax:
         retreat = moved._replace(phase_kind=jnp.int32(RETREAT))
         onward = self._next_after(moved)
         return jax.tree.map(lambda x, y: jnp.where(any_retreat, x, y), retreat, onward)
-
-    def _can_retreat(self, core: Position, occupied, contested, origin) -> jax.Array:
-        """bool [N]: the unit of each province would have a retreat (engine._retreat_options).
-
-        A retreat goes to an adjacent location whose province is empty after the movement, not
-        a standoff, and not the province the attacker came from. Counted without a per-unit
-        [N, L] adjacency gather: the open locations next to each location, for both unit types,
-        are one [L] x [L, 2L] product; the open locations of the attacker's province next to
-        the unit's location are subtracted (a static count per location and province).
-        """
-        b = self._jb
-        n, num_l = b.num_provinces, b.num_locations
-        open_prov = ~occupied & ~contested  # [N]
-        open_loc = open_prov[b.loc_province].astype(jnp.float32)  # [L]
-        counts = (open_loc @ self._retreat_adj).reshape(2, num_l)  # [type: army, fleet; L]
-        fleet = (core.unit_type == FLEET).astype(jnp.int32)
-        near = counts[fleet, core.unit_loc]  # [N]
-        o = jnp.clip(origin, 0, n - 1)
-        barred = jnp.where(
-            origin >= 0, open_prov[o] * self._adj_in_province[fleet, core.unit_loc, o], 0
-        )
-        return near - barred > 0
 
     def _retreats(self, core: Position, slot, actions) -> Position:
         n = self.board.num_provinces

@@ -84,63 +84,34 @@ class MovementResult(NamedTuple):
 
 
 def _gather(x: jax.Array, idx: jax.Array, fill) -> jax.Array:
-    """`x[idx]` (rows of `x` [N, ...]), `fill` where `idx` < 0."""
-    ok = (idx >= 0).reshape(idx.shape + (1,) * (x.ndim - 1))
-    return jnp.where(ok, x[jnp.clip(idx, 0)], jnp.asarray(fill, x.dtype))
-
-
-def _gather_all(xs, idx: jax.Array, fills) -> list[jax.Array]:
-    """`[_gather(x, idx, fill) ...]` for [N] arrays `xs` as one gather of their int32 stack.
-
-    XLA's CPU backend pays per gathered index, not per channel: one [N, C] gather costs about
-    a third of C separate [N] gathers.
-    """
-    table = jnp.stack([x.astype(jnp.int32) for x in xs], -1)
-    fill = jnp.asarray([int(f) for f in fills], jnp.int32)
-    rows = jnp.where((idx >= 0)[:, None], table[jnp.clip(idx, 0)], fill)
-    return [rows[:, c].astype(x.dtype) for c, x in enumerate(xs)]
-
-
-def _seg_index(seg: jax.Array, n: int) -> jax.Array:
-    return jnp.where(seg >= 0, seg, n)
+    return jnp.where(idx >= 0, x[jnp.clip(idx, 0)], fill)
 
 
 def _seg_sum(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
-    """int32 [n, ...]: sum of `x` [M, ...] over the entries of each segment (`seg` -1: none)."""
-    return jnp.zeros((n + 1,) + x.shape[1:], jnp.int32).at[_seg_index(seg, n)].add(x)[:n]
+    """int32 [n]: sum of `x` [M] over the entries of each segment (`seg` -1: none)."""
+    return jnp.zeros(n + 1, jnp.int32).at[jnp.where(seg >= 0, seg, n)].add(x)[:n]
 
 
 def _seg_any(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
-    """bool [n, ...]: some entry of each segment has `x` [M, ...] (`seg` -1: none)."""
-    return _seg_sum(x.astype(jnp.int32), seg, n) > 0
+    """bool [n]: some entry of each segment has `x` [M] (`seg` -1: none)."""
+    return jnp.zeros(n + 1, bool).at[jnp.where(x & (seg >= 0), seg, n)].set(True)[:n]
 
 
 def _seg_max(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
-    """int32 [n, ...]: max of `x` >= 0 [M, ...] over each segment, 0 for an empty one."""
-    return jnp.zeros((n + 1,) + x.shape[1:], jnp.int32).at[_seg_index(seg, n)].max(x)[:n]
+    """int32 [n]: max of `x` >= 0 [M] over each segment, 0 for an empty one."""
+    return jnp.zeros(n + 1, jnp.int32).at[jnp.where(seg >= 0, seg, n)].max(x)[:n]
 
 
 def _others_max(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
-    """int32 [M, ...]: max of `x` >= 0 over the *other* entries of each entry's segment (0 if
-    none), per trailing channel.
+    """int32 [M]: max of `x` >= 0 over the *other* entries of each entry's segment (0 if none).
 
     From the segment's maximum, how many entries reach it, and the largest value below it.
     """
-    in_seg = (seg >= 0).reshape(seg.shape + (1,) * (x.ndim - 1))
     top = _gather(_seg_max(x, seg, n), seg, 0)
-    at_top = (x == top) & in_seg
+    at_top = (x == top) & (seg >= 0)
     ties = _gather(_seg_sum(at_top.astype(jnp.int32), seg, n), seg, 0)
     below = _gather(_seg_max(jnp.where(x < top, x, 0), seg, n), seg, 0)
-    return jnp.where(in_seg, jnp.where(at_top & (ties == 1), below, top), 0)
-
-
-def _flip(x: jax.Array) -> jax.Array:
-    """[..., 2] interval (lo, hi) -> (hi, lo): the bound interval arithmetic pairs it with."""
-    return x[..., ::-1]
-
-
-def _lo_hi(lo: jax.Array, hi: jax.Array) -> jax.Array:
-    return jnp.stack([lo, hi], -1)
+    return jnp.where(seg >= 0, jnp.where(at_top & (ties == 1), below, top), 0)
 
 
 def resolve(
@@ -180,22 +151,22 @@ def resolve(
     owner = orders.owner
 
     # Convoy intent (DATC 4.A.3): an own fleet ordered to convoy a move makes it a convoy.
-    aux_move, aux_mdest, aux_fleet, aux_owner = _gather_all(
-        (is_move, dest, orders.fleet, owner), aux, (False, -2, True, -2)
-    )
-    conv_match = (kind == CONVOY) & aux_move & (aux_mdest == aux_dest) & ~aux_fleet
+    aux_move = _gather(is_move, aux, False)
+    aux_mdest = _gather(dest, aux, -2)
+    conv_match = (kind == CONVOY) & aux_move & (aux_mdest == aux_dest)
+    conv_match &= ~_gather(orders.fleet, aux, True)
     if convoy_routes is not None:
         # A fleet that no convoy route needs cannot convoy, nor express intent (DATC 6.G.19).
         route_seas, pair_routes, sea_index = convoy_routes
         at_sea = present[sea_province] & orders.fleet[sea_province]  # [S]
         conv_match &= on_minimal_route(route_seas, pair_routes, aux, aux_dest, sea_index, at_sea)
-    intent_src = conv_match & (aux_owner == owner)
-    intent = _seg_any(intent_src, jnp.where(intent_src, aux, -1), n)
+    intent_src = conv_match & (_gather(owner, aux, -2) == owner)
+    intent = jnp.zeros(n, bool).at[jnp.where(intent_src, aux, n)].max(True, mode="drop")
     by_convoy = is_move & (orders.via | intent)
     aux_byc = _gather(by_convoy, aux, False)
     convoy_ok = conv_match & aux_byc
-    # Void convoys become holds; a convoy is not a move, so `aux_move` still holds after it.
     kind = jnp.where((kind == CONVOY) & ~convoy_ok, HOLD, kind)
+    aux_move = _gather(kind == MOVE, aux, False)
     sup_ok = (kind == SUPPORT) & jnp.where(
         aux_dest >= 0, aux_move & (aux_mdest == aux_dest), ~aux_move
     )
@@ -204,30 +175,26 @@ def resolve(
     is_conv = kind == CONVOY
     sup_dest = jnp.where(is_sup, aux_dest, -1)
 
-    occupied_dest, dest_move, dest_dest, dest_byc, dest_owner, dest_sup, dest_sup_dest = (
-        _gather_all(
-            (present, is_move, dest, by_convoy, owner, is_sup, sup_dest),
-            dest,
-            (False, False, -2, True, -2, False, -1),
-        )
-    )
-    h2h_ok = is_move & ~by_convoy & occupied_dest & dest_move & ~dest_byc & (dest_dest == idx)
+    occupied_dest = _gather(present, dest, False)
+    dest_move = _gather(is_move, dest, False)
+    dest_dest = _gather(dest, dest, -2)
+    h2h_ok = is_move & ~by_convoy & occupied_dest & dest_move & ~_gather(by_convoy, dest, True)
+    h2h_ok &= dest_dest == idx
     h2h = jnp.where(h2h_ok, dest, -1)
     has_h2h = h2h >= 0
-    same_power_dest = occupied_dest & (dest_owner == owner)
-    # A move into a province whose unit moves on (not head to head): its strength against a
-    # unit of its own power depends on whether that unit leaves.
-    moving_on = occupied_dest & dest_move & (h2h != dest)
+    same_power_dest = occupied_dest & (_gather(owner, dest, -2) == owner)
 
     # Pairwise relations as per-unit segment indices (a supporter backs the unit `aux`, a mover
     # enters `dest`): sums and maxima over them are scatters over N units, not [N, N] work.
     sup_seg = jnp.where(is_sup, aux, -1)
     move_seg = jnp.where(is_move, dest, -1)
+    dest_owner = _gather(owner, dest, -2)
     # A support not counted against the supported move's target power (own-unit exception).
     sup_excl = is_sup & (owner != _gather(dest_owner, aux, -2))
     # Movers that would cut a support at their destination: another power's unit, not coming
     # from the province the support goes into.
-    cutter = is_move & dest_sup & (dest_owner != owner) & (idx != dest_sup_dest)
+    cutter = is_move & _gather(is_sup, dest, False) & (dest_owner != owner)
+    cutter &= idx != _gather(sup_dest, dest, -1)
 
     # Convoy routes: every fleet convoys one army, so all routes grow together over the seas.
     sea_army = jnp.where(is_conv[sea_province], aux[sea_province], -1)  # [S]
@@ -241,8 +208,6 @@ def resolve(
     num_seas = sea_province.shape[0]
 
     def paths(usable_sea: jax.Array) -> jax.Array:
-        """Armies bool [N, C] with a convoy path over the usable seas [S, C] of each channel."""
-
         # Reached seas only grow, so the search stops at the first step that adds none (the
         # same result as `num_seas` steps; without convoys it stops after one step).
         def cond(carry):
@@ -251,69 +216,83 @@ def resolve(
 
         def body(carry):
             reached, _, i = carry
-            grow = jnp.any(same_army[:, :, None] & reached[None, :, :], axis=1)
-            new = usable_sea & (start[:, None] | grow)
+            grow = jnp.any(same_army & reached[None, :], axis=1)
+            new = usable_sea & (start | grow)
             return new, jnp.any(new != reached), i + 1
 
-        reached0 = usable_sea & start[:, None]
+        reached0 = usable_sea & start
         reached, _, _ = jax.lax.while_loop(cond, body, (reached0, jnp.ones((), bool), 0))
-        return jnp.any(army_onehot[:, :, None] & reached[:, None, :], axis=0)
+        return jnp.any(army_onehot & reached[:, None], axis=0)
 
-    # The decisions below are intervals stacked on a last axis of 2: [..., 0] the lower bound
-    # (known True), [..., 1] the upper bound (not known False). A bound of a result pairs with
-    # the same bound of increasing inputs and the other bound (`_flip`) of decreasing ones.
-    col = (slice(None), None)  # [N] -> [N, 1], to broadcast per-unit facts over both bounds
-
-    def sweep(d, p):
-        """One sweep: d bool [N, 2] move success / unit stays, p bool [N, 2] convoy path."""
-        s = (d & is_sup[col]).astype(jnp.int32)
-        sums = _seg_sum(jnp.concatenate([s, s * sup_excl[col]], -1), sup_seg, n)
-        sup, exc = sums[:, :2], sums[:, 2:]
-        conv_sea = is_conv[sea_province][:, None] & d[sea_province]  # [S, 2]
-        new_p = jnp.where(by_convoy[col], paths(conv_sea), True)
-        p2 = _lo_hi(p[:, 0] | new_p[:, 0], p[:, 1] & new_p[:, 1])
-        # Hold strength of each province (its unit), defend strength of a head-to-head partner.
-        hold = jnp.where(is_move[col], (~_flip(d)).astype(jnp.int32), 1 + sup)
-        hold = jnp.where(present[col], hold, 0)
-        at_dest = _gather(jnp.concatenate([d.astype(jnp.int32), hold], -1), dest, 0)
-        at_h2h = _gather(jnp.concatenate([1 + sup, d.astype(jnp.int32)], -1), h2h, 0)
-        d_dest, hold_dest = at_dest[:, :2] > 0, at_dest[:, 2:]
-        partner = at_h2h[:, 2:] > 0
+    def sweep(d_lo, d_hi, p_lo, p_hi):
+        s_lo = (d_lo & is_sup).astype(jnp.int32)
+        s_hi = (d_hi & is_sup).astype(jnp.int32)
+        sup_lo = _seg_sum(s_lo, sup_seg, n)
+        sup_hi = _seg_sum(s_hi, sup_seg, n)
+        exc_lo = _seg_sum(s_lo * sup_excl, sup_seg, n)
+        exc_hi = _seg_sum(s_hi * sup_excl, sup_seg, n)
+        conv_sea_lo = is_conv[sea_province] & d_lo[sea_province]
+        conv_sea_hi = is_conv[sea_province] & d_hi[sea_province]
+        np_lo = jnp.where(by_convoy, paths(conv_sea_lo), True)
+        np_hi = jnp.where(by_convoy, paths(conv_sea_hi), True)
+        p_lo2 = p_lo | np_lo
+        p_hi2 = p_hi & np_hi
         # Attack strength.
-        om = moving_on[col] & d_dest
-        full = 1 + sup
-        excl = jnp.where(same_power_dest[col], 0, 1 + exc)
-        mixed = _lo_hi(jnp.minimum(full[:, 0], excl[:, 0]), jnp.maximum(full[:, 1], excl[:, 1]))
-        att = jnp.where(~occupied_dest[col] | om[:, :1], full, jnp.where(om[:, 1:], mixed, excl))
-        att = jnp.where(p2, att, 0)
-        opp = jnp.where(has_h2h[col], at_h2h[:, :2], hold_dest)
+        om_lo = occupied_dest & dest_move & (h2h != dest) & _gather(d_lo, dest, False)
+        om_hi = occupied_dest & dest_move & (h2h != dest) & _gather(d_hi, dest, False)
+        full_lo, full_hi = 1 + sup_lo, 1 + sup_hi
+        excl_lo = jnp.where(same_power_dest, 0, 1 + exc_lo)
+        excl_hi = jnp.where(same_power_dest, 0, 1 + exc_hi)
+        free = ~occupied_dest
+        att_lo = jnp.where(
+            free | om_lo, full_lo, jnp.where(om_hi, jnp.minimum(full_lo, excl_lo), excl_lo)
+        )
+        att_hi = jnp.where(
+            free | om_lo, full_hi, jnp.where(om_hi, jnp.maximum(full_hi, excl_hi), excl_hi)
+        )
+        att_lo = jnp.where(p_lo2, att_lo, 0)
+        att_hi = jnp.where(p_hi2, att_hi, 0)
+        # Hold strength of each province (its unit), defend strength of a head-to-head partner.
+        hold_lo = jnp.where(is_move, (~d_hi).astype(jnp.int32), 1 + sup_lo)
+        hold_hi = jnp.where(is_move, (~d_lo).astype(jnp.int32), 1 + sup_hi)
+        hold_lo = jnp.where(present, hold_lo, 0)
+        hold_hi = jnp.where(present, hold_hi, 0)
+        opp_lo = jnp.where(has_h2h, _gather(1 + sup_lo, h2h, 0), _gather(hold_lo, dest, 0))
+        opp_hi = jnp.where(has_h2h, _gather(1 + sup_hi, h2h, 0), _gather(hold_hi, dest, 0))
         # Prevent strength of each mover.
-        prev = jnp.where(is_move[col] & p2 & ~_flip(partner), 1 + sup, 0)
-        maxprev = _others_max(prev, move_seg, n)
-        mv = p2 & (att > _flip(opp)) & (att > _flip(maxprev))
-        # Units that stay: support given (not cut) and not dislodged.
-        hit = _seg_any(jnp.concatenate([cutter[col] & p2, d], -1), move_seg, n)
-        st = ~_flip(hit[:, :2]) & ~_flip(hit[:, 2:])
-        new = jnp.where(is_move[col], mv, st) & present[col]
-        return _lo_hi(d[:, 0] | new[:, 0], d[:, 1] & new[:, 1]), p2
+        partner_lo = _gather(d_lo, h2h, False)
+        partner_hi = _gather(d_hi, h2h, False)
+        prev_lo = jnp.where(is_move & p_lo2 & ~partner_hi, 1 + sup_lo, 0)
+        prev_hi = jnp.where(is_move & p_hi2 & ~partner_lo, 1 + sup_hi, 0)
+        maxprev_lo = _others_max(prev_lo, move_seg, n)
+        maxprev_hi = _others_max(prev_hi, move_seg, n)
+        mv_lo = p_lo2 & (att_lo > opp_hi) & (att_lo > maxprev_hi)
+        mv_hi = p_hi2 & (att_hi > opp_lo) & (att_hi > maxprev_lo)
+        # Units that stay: support given / not dislodged.
+        cut_certain = _seg_any(cutter & p_lo2, move_seg, n)
+        cut_possible = _seg_any(cutter & p_hi2, move_seg, n)
+        dis_certain = _seg_any(d_lo, move_seg, n)
+        dis_possible = _seg_any(d_hi, move_seg, n)
+        st_lo = ~cut_possible & ~dis_possible
+        st_hi = ~cut_certain & ~dis_certain
+        new_lo = jnp.where(is_move, mv_lo, st_lo) & present
+        new_hi = jnp.where(is_move, mv_hi, st_hi) & present
+        return d_lo | new_lo, d_hi & new_hi, p_lo2, p_hi2
 
     # Rings of moves for circular movement: i -> the moving unit in its destination.
-    succ = jnp.where(moving_on & is_move, dest, -1)
+    succ = jnp.where(is_move & occupied_dest & dest_move & (h2h != dest), dest, -1)
 
     # Ring membership depends on the orders only: computed once per phase. `succ` is a function
     # graph on the provinces (-1 a sink), so after any m >= n steps every path that has not
     # fallen into a sink lies on a cycle, and every cycle node is reached so: the ring nodes are
     # the images of succ^m. Pointer doubling gets m = 2^k >= n in k = ceil(log2 n) squarings,
     # carrying the smallest province met (the ring's name, for nodes on a ring the smallest
-    # member). The same sets as following `succ` n times, one step at a time. Each squaring is
-    # materialised (a barrier): fused, XLA re-evaluates the chain of gathers per element.
+    # member). The same sets as following `succ` n times, one step at a time.
     jump = succ
     ring_id = jnp.where(succ >= 0, jnp.minimum(idx, succ), idx)
     for _ in range(max(1, (n - 1).bit_length())):
-        next_id, next_jump = _gather_all((ring_id, jump), jump, (n, -1))
-        ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, next_id), ring_id)
-        jump = next_jump
-        ring_id, jump = jax.lax.optimization_barrier((ring_id, jump))
+        ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, _gather(ring_id, jump, n)), ring_id)
+        jump = _gather(jump, jump, -1)
     on_ring = _seg_any(jump >= 0, jump, n)
     ring_seg = jnp.where(on_ring, ring_id, -1)
 
@@ -322,10 +301,9 @@ def resolve(
         bad = _seg_any(~start_ok, ring_seg, n)
         return on_ring & ~_gather(bad, ring_seg, True)
 
-    def backup(d, p):
-        d_lo, d_hi = d[:, 0], d[:, 1]
+    def backup(d_lo, d_hi, p_lo, p_hi):
         undecided = d_lo != d_hi
-        ring_ok = undecided & is_move & (~by_convoy | p[:, 0])
+        ring_ok = undecided & is_move & (~by_convoy | p_lo)
         circular = on_ring_of(ring_ok)
         any_circ = jnp.any(circular)
         paradox = undecided & is_conv
@@ -334,39 +312,47 @@ def resolve(
         d_lo = jnp.where(any_circ, d_lo | circular, d_lo)
         d_hi = jnp.where(any_circ, d_hi, jnp.where(any_par, d_hi & ~paradox, d_hi & ~rest))
         stuck = ~any_circ & ~any_par & jnp.any(undecided)
-        return _lo_hi(d_lo, d_hi), stuck
+        return d_lo, d_hi, p_lo, p_hi, stuck
 
-    def decided(x):
-        return jnp.all(x[:, 0] == x[:, 1])
-
-    d0 = _lo_hi(jnp.zeros(n, bool), present)
-    p0 = _lo_hi(~by_convoy, jnp.ones(n, bool))
+    d_lo0 = jnp.zeros(n, bool)
+    d_hi0 = present
+    p_lo0 = ~by_convoy
+    p_hi0 = jnp.ones(n, bool)
     max_iter = 4 * n + 2
 
     def cond(carry):
-        d, p, _, it = carry
-        return ~(decided(d) & decided(p)) & (it < max_iter)
+        d_lo, d_hi, p_lo, p_hi, _, it = carry
+        done = jnp.all(d_lo == d_hi) & jnp.all(p_lo == p_hi)
+        return ~done & (it < max_iter)
 
     def body(carry):
-        d, p, flag, it = carry
-        new_d, new_p = sweep(d, p)
-        changed = jnp.any(new_d != d) | jnp.any(new_p != p)
-        b_d, stuck = backup(new_d, new_p)
-        return (
-            jnp.where(changed, new_d, b_d),
-            new_p,
+        d_lo, d_hi, p_lo, p_hi, flag, it = carry
+        n_lo, n_hi, np_lo, np_hi = sweep(d_lo, d_hi, p_lo, p_hi)
+        changed = (
+            jnp.any(n_lo != d_lo)
+            | jnp.any(n_hi != d_hi)
+            | jnp.any(np_lo != p_lo)
+            | jnp.any(np_hi != p_hi)
+        )
+        b_lo, b_hi, bp_lo, bp_hi, stuck = backup(n_lo, n_hi, np_lo, np_hi)
+        out = (
+            jnp.where(changed, n_lo, b_lo),
+            jnp.where(changed, n_hi, b_hi),
+            jnp.where(changed, np_lo, bp_lo),
+            jnp.where(changed, np_hi, bp_hi),
             flag | (~changed & stuck),
             it + 1,
         )
+        return out
 
-    d, p, flag, iters = jax.lax.while_loop(
-        cond, body, (d0, p0, jnp.zeros((), bool), jnp.zeros((), jnp.int32))
+    d_lo, d_hi, p_lo, p_hi, flag, iters = jax.lax.while_loop(
+        cond, body, (d_lo0, d_hi0, p_lo0, p_hi0, jnp.zeros((), bool), jnp.zeros((), jnp.int32))
     )
     # Paths still undecided (a convoy decided only by now): one more sweep settles them.
-    success = d[:, 0]
-    _, p = sweep(_lo_hi(success, success), p)
-    flag = flag | ~decided(d) | ~decided(p)
-    path = p[:, 0]
+    _, _, p_lo, p_hi = sweep(d_lo, d_lo, p_lo, p_hi)
+    flag = flag | jnp.any(d_lo != d_hi) | jnp.any(p_lo != p_hi)
+    success = d_lo
+    path = p_lo
     moved = is_move & success
     entered = _seg_any(moved, move_seg, n)
     dislodged = present & ~moved & entered

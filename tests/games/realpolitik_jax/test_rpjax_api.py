@@ -80,6 +80,32 @@ def test_adjudicate_is_the_rules_part_of_step():
     assert kinds == {0, 1, 2}  # movement, retreat and adjustment phases were adjudicated
 
 
+def test_batched_phase_dispatch_matches_one_game():
+    """One game runs `lax.switch` on its phase kind; under `vmap` (nested too) the switch
+    becomes a per-game select over every kind's transition: both give the same positions."""
+    from detente.games.realpolitik_jax._check import random_legal_actions
+
+    engine, step, init = shared_engine("duel")
+    one = jax.jit(engine.adjudicate)
+    nested = jax.jit(jax.vmap(jax.vmap(engine.adjudicate)))
+    rng = np.random.default_rng(1)
+    s = init(jax.random.split(jax.random.key(4), 16))
+    kinds = set()
+    for t in range(16):
+        actions = jnp.asarray(random_legal_actions(rng, np.asarray(s.legal_action_mask)))
+        grid = jax.tree.map(lambda x: x.reshape((2, 8) + x.shape[1:]), (s, actions))
+        batched = jax.tree.map(lambda x: np.asarray(x).reshape((16,) + x.shape[2:]), nested(*grid))
+        for g in range(16):
+            single = one(jax.tree.map(lambda x, g=g: x[g], s), actions[g])
+            for field, got in zip(rpj.Position._fields, single, strict=True):
+                np.testing.assert_array_equal(
+                    getattr(batched, field)[g], np.asarray(got), err_msg=f"{field} game {g}"
+                )
+        kinds.update(np.asarray(s.phase_kind).tolist())
+        s = step(s, actions, jax.random.split(jax.random.key(30 + t), 16))
+    assert kinds == {0, 1, 2}
+
+
 def test_adjudicate_checks_action_shape():
     engine, _, init = shared_engine("duel")
     one = jax.tree.map(lambda x: x[0], init(jax.random.split(jax.random.key(0), 1)))
