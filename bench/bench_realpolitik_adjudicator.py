@@ -31,14 +31,15 @@ def _ours(phases: int, seed: int) -> float:
     return phases / (time.perf_counter() - start)
 
 
-def diplomacy_rate(
-    phases: int, seed: int, *, last_year: int = 1930, process_only: bool = False
-) -> float | None:
+def diplomacy_rates(phases: int, seed: int, *, last_year: int = 1930) -> tuple[float, float] | None:
     """Phases/s of the `diplomacy` package playing random legal orders on the classic board.
 
     Per phase: all possible orders, one random order per orderable location, `process()`; a
-    game restarts after `last_year`. With `process_only`, only `process()` (the adjudication) is
-    timed. None when the package is not installed.
+    game restarts after `last_year`.
+
+    Returns:
+      (whole loop, `process()` alone) phases/s from the same run, or None when the package is
+      not installed.
     """
     try:
         import diplomacy
@@ -58,7 +59,15 @@ def diplomacy_rate(
         timed += time.perf_counter() - t0
         if game.is_game_done or int(game.get_current_phase()[1:5]) > last_year:
             game = diplomacy.Game()
-    return phases / (timed if process_only else time.perf_counter() - start)
+    return phases / (time.perf_counter() - start), phases / timed
+
+
+def diplomacy_rate(
+    phases: int, seed: int, *, last_year: int = 1930, process_only: bool = False
+) -> float | None:
+    """One figure of `diplomacy_rates`: the whole loop, or `process()` alone."""
+    rates = diplomacy_rates(phases, seed, last_year=last_year)
+    return None if rates is None else rates[1 if process_only else 0]
 
 
 def main() -> None:

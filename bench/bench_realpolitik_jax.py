@@ -3,8 +3,10 @@
 The JAX engine plays random legal actions on the classic board, sampled on the device from the
 masks inside one jitted `lax.scan` (auto-reset at the game end), at several batch sizes; the
 reference environment (`RealpolitikEnv`, random legal actions from its masks) and the `diplomacy`
-package (random legal orders, `process()`) run in the same process. Also reports the compile time
-and the bytes of one game's State (mask included). Ends by printing one JSON line:
+package (random legal orders, `process()`) run in the same process. Every figure is the median
+of 3 timings (the package's: runs before, between and after ours), since a shared machine's
+speed drifts between runs. Also reports the compile time and the bytes of one game's State
+(mask included). Ends by printing one JSON line:
 {"bench": "realpolitik_jax", "ours": ..., "peer": ..., "unit": "phases/s", "ratio": ..., ...}.
 
 With --equivalence it instead plays random games through both engines on every shipped board
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_realpolitik_adjudicator import diplomacy_rate
+from bench_realpolitik_adjudicator import diplomacy_rates
 
 from detente.games.jax_games import auto_reset
 from detente.games.realpolitik.env import RealpolitikEnv
@@ -105,7 +108,9 @@ def make_rollout(env: RealpolitikJax, steps: int):
     return jax.jit(rollout)
 
 
-def bench_jax(env: RealpolitikJax, batch: int, steps: int, seed: int) -> dict:
+def bench_jax(env: RealpolitikJax, batch: int, steps: int, seed: int, repeats: int = 3) -> dict:
+    """Phases/s of `steps`-phase jitted rollouts of a batch: the median of `repeats` timed
+    rollouts (each from where the last ended), after one untimed rollout into mid-game."""
     init = jax.jit(jax.vmap(env.init))
     state = init(jax.random.split(jax.random.key(seed), batch))
     rollout = make_rollout(env, steps)
@@ -114,11 +119,18 @@ def bench_jax(env: RealpolitikJax, batch: int, steps: int, seed: int) -> dict:
     compile_s = time.perf_counter() - t0
     state, _ = compiled(state, jax.random.key(seed + 1))  # warm up (games in the middle)
     jax.block_until_ready(state)
-    t0 = time.perf_counter()
-    state, played = compiled(state, jax.random.key(seed + 2))
-    jax.block_until_ready(state)
-    dt = time.perf_counter() - t0
-    return {"batch": batch, "phases_per_s": float(played) / dt, "compile_s": compile_s}
+    rates = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        state, played = compiled(state, jax.random.key(seed + 2 + r))
+        jax.block_until_ready(state)
+        rates.append(float(played) / (time.perf_counter() - t0))
+    return {
+        "batch": batch,
+        "phases_per_s": statistics.median(rates),
+        "range": [round(min(rates), 1), round(max(rates), 1)],
+        "compile_s": compile_s,
+    }
 
 
 def bench_reference(phases: int, seed: int) -> float:
@@ -139,7 +151,7 @@ def bench_adjudication(env: RealpolitikJax, batch: int, steps: int, seed: int) -
 
     `steps` phases of random legal play are recorded first (positions, slot locations and
     actions; the mask and observation are dropped, which `adjudicate` does not read), then one
-    jitted call adjudicates all of them, `lax.map` over the phases; best of 3 calls.
+    jitted call adjudicates all of them, `lax.map` over the phases; the median of 3 calls.
     """
     init = jax.jit(jax.vmap(env.init))
     step = jax.jit(jax.vmap(auto_reset(env.init, env.step)))
@@ -159,12 +171,12 @@ def bench_adjudication(env: RealpolitikJax, batch: int, steps: int, seed: int) -
     adjudicate = jax.vmap(env.adjudicate)
     run = jax.jit(lambda s, a: jax.lax.map(lambda x: adjudicate(*x), (s, a)))
     jax.block_until_ready(run(states, actions))
-    best = float("inf")
+    times = []
     for _ in range(3):
         t0 = time.perf_counter()
         jax.block_until_ready(run(states, actions))
-        best = min(best, time.perf_counter() - t0)
-    return steps * batch / best
+        times.append(time.perf_counter() - t0)
+    return steps * batch / statistics.median(times)
 
 
 def state_bytes(env: RealpolitikJax) -> int:
@@ -225,21 +237,36 @@ def main() -> None:
         )
         return
     env = RealpolitikJax("classic", max_years=10)
+
+    # The package's speed drifts with the machine's load (1.5x between runs on a shared
+    # machine): it is sampled before, between and after our timings, and the medians used.
+    peer_runs = []
+
+    def sample_peer():
+        rates = diplomacy_rates(args.ref_phases, args.seed, last_year=1910)
+        if rates is not None:
+            peer_runs.append(rates)
+
+    sample_peer()
     results = []
     for batch in (int(b) for b in args.batches.split(",")):
         r = bench_jax(env, batch, args.steps, args.seed)
         print(json.dumps(r), flush=True)
         results.append(r)
+    sample_peer()
     ref = bench_reference(args.ref_phases, args.seed)
-    peer = diplomacy_rate(args.ref_phases, args.seed, last_year=1910)
-    ours = results[-1]["phases_per_s"]
     adj_batch = args.adjudication_batch
     adj = bench_adjudication(env, adj_batch, args.steps, args.seed) if adj_batch else None
-    adj_peer = diplomacy_rate(args.ref_phases, args.seed, last_year=1910, process_only=True)
+    sample_peer()
+    ours = results[-1]["phases_per_s"]
+    peer = statistics.median(p[0] for p in peer_runs) if peer_runs else None
+    adj_peer = statistics.median(p[1] for p in peer_runs) if peer_runs else None
     if adj is not None:
         print(f"adjudication alone, batch {adj_batch}: {adj:.0f} phases/s", flush=True)
     if peer is not None:
-        print(f"diplomacy package: {peer:.0f} phases/s ({adj_peer:.0f} for process() alone)")
+        runs = ", ".join(f"{w:.0f} ({p:.0f})" for w, p in peer_runs)
+        print(f"diplomacy package: {peer:.0f} phases/s ({adj_peer:.0f} for process() alone);")
+        print(f"  its {len(peer_runs)} runs: {runs}")
     print(
         json.dumps(
             {
@@ -250,6 +277,8 @@ def main() -> None:
                 "ratio": None if peer is None else round(ours / peer, 2),
                 "batch": results[-1]["batch"],
                 "by_batch": {r["batch"]: round(r["phases_per_s"], 1) for r in results},
+                "by_batch_range": {r["batch"]: r["range"] for r in results},
+                "peer_runs": [[round(w, 1), round(p, 1)] for w, p in peer_runs],
                 "compile_s": {r["batch"]: round(r["compile_s"], 1) for r in results},
                 "reference_env": round(ref, 1),
                 "adjudication_only": {

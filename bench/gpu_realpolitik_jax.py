@@ -27,7 +27,7 @@ import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_jax_self_play import _rate  # noqa: E402
-from bench_realpolitik_adjudicator import diplomacy_rate  # noqa: E402
+from bench_realpolitik_adjudicator import diplomacy_rates  # noqa: E402
 from bench_realpolitik_jax import bench_adjudication, bench_jax, state_bytes  # noqa: E402
 
 from detente.agents import PPOConfig  # noqa: E402
@@ -91,8 +91,7 @@ def main() -> None:
     adj = bench_adjudication(env, args.adjudication_batch, args.steps, 0)
     print(f"adjudication alone, batch {args.adjudication_batch}: {adj:.0f} phases/s", flush=True)
     # The peer runs on the host CPU of this machine, one process.
-    peer = diplomacy_rate(args.peer_phases, 0, last_year=1910)
-    adj_peer = diplomacy_rate(args.peer_phases, 0, last_year=1910, process_only=True)
+    peer, adj_peer = diplomacy_rates(args.peer_phases, 0, last_year=1910) or (None, None)
     if peer is not None:
         print(f"diplomacy package (host CPU): {peer:.0f} phases/s, process() alone {adj_peer:.0f}")
     ours = None if best is None else best["phases_per_s"]
