@@ -288,7 +288,7 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         grads, metrics = jax.grad(functools.partial(_loss, network, config), has_aux=True)(
             params, batch
         )
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree_utils.tree_norm(grads)
         updates, opt_state = optimiser.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), metrics
 
