@@ -1,0 +1,127 @@
+"""A/B benchmark: the JAX realpolitik engine of this tree against another git revision.
+
+On a shared machine single timings drift by up to a third within minutes, and the profiler's
+per-op sums do not predict wall-clock gains (docs/realpolitik_jax.md, "Measuring on the shared
+CPU"). This script times both versions alternately in fresh processes, `--pairs` times,
+each figure the median of 3 timed rollouts. The two processes differ only in which `detente`
+they import. The revision is checked out into a temporary git worktree. The rollout and the
+sampler (`make_rollout` of bench_realpolitik_jax.py) come from this tree for both.
+
+`--what step` times the bench's whole rollout (legality check, adjudication, mask,
+observation; random legal actions), `--what adjudicate` `jax.vmap(RealpolitikJax.adjudicate)`
+alone on recorded phases. Ends by printing one JSON line:
+{"bench": "realpolitik_jax_ab", "ours": ..., "peer": ..., "unit": "phases/s", "ratio": ...},
+"peer" being the other revision (medians over the pairs).
+
+Run: python bench/ab_realpolitik_jax.py --base HEAD~1 [--pairs 3] [--what step]
+     [--batch 1024] [--steps 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+_TIMER = """
+import json, statistics, sys, time
+sys.path.insert(0, {bench!r})
+import jax
+from bench_realpolitik_jax import bench_adjudication, make_rollout
+import detente
+from detente.games.realpolitik_jax import RealpolitikJax
+
+env = RealpolitikJax("classic", max_years=10)
+if {what!r} == "adjudicate":
+    rate = bench_adjudication(env, {batch}, {steps}, 0)
+else:
+    state = jax.jit(jax.vmap(env.init))(jax.random.split(jax.random.key(0), {batch}))
+    rollout = make_rollout(env, {steps})
+    state, _ = rollout(state, jax.random.key(1))
+    jax.block_until_ready(state)
+    rates = []
+    for i in range(3):
+        t0 = time.perf_counter()
+        state, played = rollout(state, jax.random.key(2 + i))
+        jax.block_until_ready(state)
+        rates.append(int(played) / (time.perf_counter() - t0))
+    rate = statistics.median(rates)
+print(json.dumps({{"rate": rate, "detente": detente.__file__}}))
+"""
+
+
+def _time(package_parent: Path, args: argparse.Namespace) -> tuple[float, str]:
+    """Phases/s measured in a fresh process importing `detente` from `package_parent`."""
+    code = _TIMER.format(bench=str(BENCH), what=args.what, batch=args.batch, steps=args.steps)
+    env = dict(os.environ, PYTHONPATH=str(package_parent))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["rate"], result["detente"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="git revision to compare against")
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--what", choices=("step", "adjudicate"), default="step")
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error(f"--pairs must be at least 1, got {args.pairs}")
+    with tempfile.TemporaryDirectory(prefix="detente_ab_") as tmp:
+        tmp = Path(tmp)
+        worktree = tmp / "base"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.base],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            # Each side imports `detente` from a folder holding only a link named `detente`.
+            sides = {"ours": tmp / "ours_pkg", "base": tmp / "base_pkg"}
+            for side, target in (("ours", ROOT), ("base", worktree)):
+                sides[side].mkdir()
+                (sides[side] / "detente").symlink_to(target, target_is_directory=True)
+            rates: dict[str, list[float]] = {"ours": [], "base": []}
+            for pair in range(args.pairs):
+                for side in ("base", "ours") if pair % 2 else ("ours", "base"):
+                    rate, where = _time(sides[side], args)
+                    rates[side].append(rate)
+                    print(f"pair {pair + 1} {side}: {rate:,.0f} phases/s ({where})", flush=True)
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
+                check=False,
+                capture_output=True,
+            )
+    ours, peer = statistics.median(rates["ours"]), statistics.median(rates["base"])
+    print(
+        json.dumps(
+            {
+                "bench": "realpolitik_jax_ab",
+                "ours": round(ours, 1),
+                "peer": round(peer, 1),
+                "unit": "phases/s",
+                "ratio": round(ours / peer, 3),
+                "base": args.base,
+                "what": args.what,
+                "batch": args.batch,
+                "runs": {k: [round(r, 1) for r in v] for k, v in rates.items()},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
