@@ -165,10 +165,8 @@ def _optimiser(config: PPOConfig) -> optax.GradientTransformation:
     )
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _init(network: Network, config: PPOConfig, key: PRNGKey) -> TrainingState:
-    params_key, state_key = jax.random.split(key)
-    params = network.init(params_key)
+def _state_at(config: PPOConfig, params: Any, state_key: PRNGKey) -> TrainingState:
+    """A step-0 `TrainingState` at `params`: fresh optimiser state, the magnet at `params`."""
     return TrainingState(
         params=params,
         opt_state=_optimiser(config).init(params),
@@ -176,6 +174,12 @@ def _init(network: Network, config: PPOConfig, key: PRNGKey) -> TrainingState:
         step=jnp.zeros((), jnp.int32),
         magnet_params=params,
     )
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _init(network: Network, config: PPOConfig, key: PRNGKey) -> TrainingState:
+    params_key, state_key = jax.random.split(key)
+    return _state_at(config, network.init(params_key), state_key)
 
 
 def _loss(network: Network, config: PPOConfig, params: Any, batch: _Batch):
@@ -369,10 +373,8 @@ def warm_start(network: Network, config: PPOConfig, key: PRNGKey, params: Any) -
       ValueError: `params` that do not fit `network` (`check_params`).
     """
     params = check_params(network, params, "initial params")
-    state = _init(network, config, key)
-    return state._replace(
-        params=params, opt_state=_optimiser(config).init(params), magnet_params=params
-    )
+    _, state_key = jax.random.split(key)  # the state's key as `_init` derives it
+    return _state_at(config, params, state_key)
 
 
 class Learner:

@@ -3,9 +3,9 @@
 On a shared machine single timings drift by up to a third within minutes, and the profiler's
 per-op sums do not predict wall-clock gains (docs/realpolitik_jax.md, "Measuring on the shared
 CPU"). This script times both versions alternately in fresh processes, `--pairs` times,
-each figure the median of 3 timed rollouts. The two processes differ only in which `detente`
-they import. The revision is checked out into a temporary git worktree. The rollout and the
-sampler (`make_rollout` of bench_realpolitik_jax.py) come from this tree for both.
+each figure the median of 3 timings (`bench_jax` / `bench_adjudication` of
+bench_realpolitik_jax.py, from this tree for both). The two processes differ only in which
+`detente` they import. The revision is checked out into a temporary git worktree.
 
 `--what step` times the bench's whole rollout (legality check, adjudication, mask,
 observation; random legal actions), `--what adjudicate` `jax.vmap(RealpolitikJax.adjudicate)`
@@ -32,10 +32,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
 _TIMER = """
-import json, statistics, sys, time
+import json, sys
 sys.path.insert(0, {bench!r})
-import jax
-from bench_realpolitik_jax import bench_adjudication, make_rollout
+from bench_realpolitik_jax import bench_adjudication, bench_jax
 import detente
 from detente.games.realpolitik_jax import RealpolitikJax
 
@@ -43,17 +42,7 @@ env = RealpolitikJax("classic", max_years=10)
 if {what!r} == "adjudicate":
     rate = bench_adjudication(env, {batch}, {steps}, 0)
 else:
-    state = jax.jit(jax.vmap(env.init))(jax.random.split(jax.random.key(0), {batch}))
-    rollout = make_rollout(env, {steps})
-    state, _ = rollout(state, jax.random.key(1))
-    jax.block_until_ready(state)
-    rates = []
-    for i in range(3):
-        t0 = time.perf_counter()
-        state, played = rollout(state, jax.random.key(2 + i))
-        jax.block_until_ready(state)
-        rates.append(int(played) / (time.perf_counter() - t0))
-    rate = statistics.median(rates)
+    rate = bench_jax(env, {batch}, {steps}, 0)["phases_per_s"]
 print(json.dumps({{"rate": rate, "detente": detente.__file__}}))
 """
 

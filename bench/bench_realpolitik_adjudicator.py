@@ -62,21 +62,14 @@ def diplomacy_rates(phases: int, seed: int, *, last_year: int = 1930) -> tuple[f
     return phases / (time.perf_counter() - start), phases / timed
 
 
-def diplomacy_rate(
-    phases: int, seed: int, *, last_year: int = 1930, process_only: bool = False
-) -> float | None:
-    """One figure of `diplomacy_rates`: the whole loop, or `process()` alone."""
-    rates = diplomacy_rates(phases, seed, last_year=last_year)
-    return None if rates is None else rates[1 if process_only else 0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     ours = _ours(args.phases, args.seed)
-    peer = diplomacy_rate(args.phases, args.seed)
+    rates = diplomacy_rates(args.phases, args.seed)
+    peer = None if rates is None else rates[0]
     print(
         json.dumps(
             {
