@@ -168,7 +168,7 @@ def act(
     mask: jax.Array,
     key: PRNGKey,
     *,
-    deterministic: bool = False,
+    deterministic: bool | tuple[bool, ...] = False,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Chooses every seat's actions, each seat possibly played by a different member.
 
@@ -182,7 +182,9 @@ def act(
       obs: float32 [B, P, *obs_shape].
       mask: bool [B, P, K, A].
       key: PRNG key for sampling (unused when deterministic).
-      deterministic: take the greedy legal action instead of sampling.
+      deterministic: take the greedy legal action instead of sampling: True for every seat, or
+        a tuple of P bools for some seats (e.g. a greedy best response against a sampled
+        policy).
 
     Returns:
       actions int32 [B, P, K], log_prob float32 [B, P] (of the actions under the acting member,
@@ -190,5 +192,16 @@ def act(
     """
     logits, value = population_apply(network, stacked_params, seat_members, obs, mask)
     mask = jnp.asarray(mask)
-    actions = greedy(logits, mask) if deterministic else sample(key, logits, mask)
+    if isinstance(deterministic, tuple):
+        if len(deterministic) != mask.shape[1]:
+            raise ValueError(
+                f"deterministic must be a bool or one bool per seat (P={mask.shape[1]}), "
+                f"got {deterministic!r}"
+            )
+        seat_greedy = jnp.asarray(deterministic, bool)[None, :, None]
+        actions = jnp.where(seat_greedy, greedy(logits, mask), sample(key, logits, mask))
+    elif deterministic:
+        actions = greedy(logits, mask)
+    else:
+        actions = sample(key, logits, mask)
     return actions, log_prob(logits, actions), value

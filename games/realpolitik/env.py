@@ -15,9 +15,12 @@ Edge cases (the same as `OpenSpielEnv`, docs/realpolitik_openspiel.md):
   is left unchanged.
 * Stepping a finished game leaves it unchanged with zero rewards, unless `auto_reset`: then the
   final timestep is returned as is and the next step resets that game (its actions ignored).
-* `terminated` (solo victory or one power left) and `truncated` (year limit, random end) are
-  separate. Rewards are the changes of the returns: the final scores at the end, plus the welfare
-  banked each winter under "welfare" scoring.
+* Every end of a game is an end by its rules, so `terminated` is set: solo victory, one power
+  left, the year limit and a random end (the final scores are paid there, and the OpenSpiel game
+  is terminal there too). `truncated`, a cut by an outside limit after which learners bootstrap
+  from the final observation's value, is never set: realpolitik takes no `max_steps`
+  (docs/decisions.md). Rewards are the changes of the returns: the final scores at the end, plus
+  the welfare banked each winter under "welfare" scoring.
 
 Dimension names: B batch, P players, K slots, A actions per slot.
 """
@@ -97,9 +100,9 @@ class RealpolitikRules:
         Args:
           map: a shipped board name (see `shipped_maps`), a path to a map file, or a `Map`.
           scoring: "draw_size", "sum_of_squares" or "welfare".
-          max_years: the year limit (>= 1); the game is truncated after that many winters.
+          max_years: the year limit (>= 1); the game ends after that many winters.
           random_end_prob: in [0, 1]; each Spring after `random_end_after` years, the game ends
-            (truncated) with this probability.
+            with this probability.
           random_end_after: years always played before a random end (>= 1).
 
         Raises:
@@ -266,7 +269,6 @@ class RealpolitikEnv:
         self._returns: list[np.ndarray] = []
         self._slots: list[PhaseSlots | None] = []
         self._terminated: list[bool] = []
-        self._truncated: list[bool] = []
         self._rngs: list[np.random.Generator] = []
         self._last: TimeStep | None = None
 
@@ -291,7 +293,6 @@ class RealpolitikEnv:
         self._returns = [None] * batch
         self._slots = [None] * batch
         self._terminated = [False] * batch
-        self._truncated = [False] * batch
         for b in range(batch):
             self._new_game(b)
         self._last = self._observe(np.zeros((batch, self.rules.num_players), np.float32))
@@ -338,7 +339,7 @@ class RealpolitikEnv:
 
     # ----------------------------------------------------------------------------------------
     def _done(self, b: int) -> bool:
-        return self._terminated[b] or self._truncated[b]
+        return self._terminated[b]
 
     def _new_game(self, b: int) -> None:
         rules = self.rules
@@ -349,8 +350,8 @@ class RealpolitikEnv:
 
     def _update_status(self, b: int) -> None:
         status = game_status(self.rules.map, self._positions[b], self.rules.horizon, self._rngs[b])
-        self._terminated[b] = status.terminated
-        self._truncated[b] = status.truncated
+        # The horizon's end (year limit, random end) is an end by the rules: final scores paid.
+        self._terminated[b] = status.terminated or status.truncated
         self._slots[b] = (
             None if self._done(b) else phase_slots(self.rules.tables, self._positions[b])
         )
@@ -379,7 +380,7 @@ class RealpolitikEnv:
                 slots.mask(rules.tables, out=mask[b])
                 acting[b] = [bool(locs) for locs in slots.locations]
         terminated = np.array(self._terminated, bool)
-        truncated = np.array(self._truncated, bool)
+        truncated = np.zeros(batch, bool)  # realpolitik games end only by their rules
         return TimeStep(observation, mask, acting, rewards, terminated, truncated)
 
     def _validate(self, actions) -> list[list[list[int]]]:

@@ -65,11 +65,15 @@ class Horizon:
 
 @dataclasses.dataclass(frozen=True)
 class GameStatus:
-    """Whether a game is over.
+    """Whether a game is over, and how.
+
+    Both ways are ends of the game by its rules: the final scores are paid either way, so the
+    environments (`RealpolitikEnv`, the JAX engine, the OpenSpiel game) report both as the
+    contract's `terminated` and never bootstrap past them (docs/decisions.md).
 
     Attributes:
-      terminated: the rules ended it (a solo victory, or one power left).
-      truncated: the horizon cut it (year limit or random end).
+      terminated: a solo victory, or one power left.
+      truncated: the horizon ended it (year limit or random end).
       winner: the solo winner, else None.
     """
 

@@ -55,8 +55,10 @@ class State(NamedTuple):
       legal_action_mask: bool [P, K, A]; all True when finished or for powers not acting.
       acting: bool [P], powers with at least one slot this phase.
       rewards: float32 [P], rewards of the last transition.
-      terminated: bool [], solo victory, one power left, or an illegal action.
-      truncated: bool [], the year limit or a random end.
+      terminated: bool [], the game ended: solo victory, one power left, the year limit, a
+        random end (ends by the rules, final scores paid, as in `RealpolitikEnv`), or an
+        illegal action.
+      truncated: bool [], always False: realpolitik games end only by their rules.
       illegal: bool [P], powers whose illegal action ended the game.
       step_count: int32 [], phases played.
       unit_owner: int32 [N], power of the unit in each province, -1 if empty.
@@ -312,11 +314,12 @@ class RealpolitikJax:
             welfare + jnp.maximum(center_count - unit_count, 0).astype(jnp.float32),
             welfare,
         )
-        terminated, truncated = self._status(nxt, unit_count, center_count, key)
-        returns = self._returns(welfare, center_count, unit_count, terminated | truncated)
+        terminated = self._ended(nxt, unit_count, center_count, key)
+        truncated = jnp.zeros((), bool)
+        returns = self._returns(welfare, center_count, unit_count, terminated)
         old_returns = state.welfare if self._scoring == "welfare" else jnp.zeros_like(welfare)
         rewards = (returns - old_returns).astype(jnp.float32)
-        new_done = terminated | truncated
+        new_done = terminated
         new_slot, new_acting, _ = self._slots_of(nxt, new_done)
         # A finished game stays as it is; an illegal action ends the game in its position. The
         # mask and observation are computed once, from the position kept: a finished game's
@@ -406,17 +409,18 @@ class RealpolitikJax:
         )
         return jnp.where(n > 0, jnp.minimum(n, free), n)
 
-    def _status(self, core, unit_count, center_count, key):
+    def _ended(self, core, unit_count, center_count, key=None) -> jax.Array:
+        """bool []: the game is over (solo, one power left, year limit, or a random end drawn
+        from `key`; no random end without a key). All are ends by the rules: `terminated`."""
         b = self._jb
         solo = jnp.any(center_count >= b.victory_centers) & (self._scoring != "welfare")
         alive = jnp.sum((center_count + unit_count) > 0)
-        terminated = solo | (alive <= 1)
         spring = (core.season == SPRING) & (core.phase_kind == MOVEMENT)
-        truncated = spring & (core.year > self._max_year)
-        if self._random_prob > 0:
+        ended = solo | (alive <= 1) | (spring & (core.year > self._max_year))
+        if self._random_prob > 0 and key is not None:
             draw = jax.random.uniform(key) < self._random_prob
-            truncated |= spring & (core.year >= self._random_from) & draw
-        return terminated, truncated & ~terminated
+            ended |= spring & (core.year >= self._random_from) & draw
+        return ended
 
     def _returns(self, welfare, center_count, unit_count, done):
         if self._scoring == "welfare":
@@ -876,12 +880,8 @@ class RealpolitikJax:
     def _from_core(self, core: Position, welfare: jax.Array, check_end: bool) -> State:
         b = self._jb
         units, centers_n = self._counts(core)
-        terminated, truncated = self._status(core, units, centers_n, jax.random.key(0))
-        if self._random_prob > 0:
-            spring = (core.season == SPRING) & (core.phase_kind == MOVEMENT)
-            truncated = spring & (core.year > self._max_year) & ~terminated
-        if not check_end:
-            terminated = truncated = jnp.zeros((), bool)
+        terminated = self._ended(core, units, centers_n) & check_end
+        truncated = jnp.zeros((), bool)
         return self._finish(
             core,
             welfare,

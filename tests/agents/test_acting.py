@@ -130,6 +130,22 @@ def test_deterministic_act_is_greedy(network):
     np.testing.assert_array_equal(actions, np.argmax(np.where(mask, logits, -np.inf), -1))
 
 
+def test_deterministic_per_seat_is_greedy_there_and_sampled_elsewhere(network):
+    # A greedy best response in seat 0 against a sampled policy in seat 1.
+    stacked = stack_params(members(network, 1))
+    seats = jnp.zeros((1, P), jnp.int32)
+    obs, mask = random_inputs(64, seed=4)
+    key = jax.random.key(5)
+    mixed, _, _ = act(network, stacked, seats, obs, mask, key, deterministic=(True, False))
+    greedy_all, _, _ = act(network, stacked, seats, obs, mask, key, deterministic=True)
+    sampled_all, _, _ = act(network, stacked, seats, obs, mask, key)
+    np.testing.assert_array_equal(mixed[:, 0], greedy_all[:, 0])
+    np.testing.assert_array_equal(mixed[:, 1], sampled_all[:, 1])
+    assert np.any(np.asarray(sampled_all[:, 0]) != np.asarray(greedy_all[:, 0]))
+    with pytest.raises(ValueError, match="one bool per seat"):
+        act(network, stacked, seats, obs, mask, key, deterministic=(True,))
+
+
 def test_stack_params(network):
     params = members(network, 3)
     stacked = stack_params(params)

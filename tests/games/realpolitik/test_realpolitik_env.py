@@ -24,8 +24,8 @@ def _check_timestep(ts: TimeStep, env: RealpolitikEnv) -> None:
     assert ts.rewards.shape == (batch, players) and ts.rewards.dtype == np.float32
     assert ts.terminated.shape == (batch,) and ts.terminated.dtype == bool
     assert ts.truncated.shape == (batch,) and ts.truncated.dtype == bool
-    done = ts.terminated | ts.truncated
-    assert not np.any(ts.terminated & ts.truncated)
+    done = ts.terminated
+    assert not ts.truncated.any()  # every end is an end by the rules (year limit included)
     assert not ts.acting[done].any()
     assert ts.legal_action_mask[done].all()
     assert ts.legal_action_mask[ts.acting].any(axis=-1).all()  # every slot has a legal action
@@ -65,19 +65,20 @@ def test_step_after_end_and_auto_reset():
     ts = first
     while not (ts.terminated | ts.truncated).all():
         ts = env.step(_random_actions(ts, rng))
-    assert ts.truncated.all() and not ts.terminated.any()
+    # The year limit ends the game by its rules (final scores paid): terminated, no bootstrap.
+    assert ts.terminated.all() and not ts.truncated.any()
     again = env.step(np.zeros((2, 2, env.spec.num_slots), np.int32))
-    assert not again.rewards.any() and again.truncated.all()
+    assert not again.rewards.any() and again.terminated.all()
     np.testing.assert_array_equal(again.observation, ts.observation)
 
     env = RealpolitikEnv("duel", batch_size=1, max_years=1, auto_reset=True)
     first = env.reset(seed=0)
     ts = first
-    while not ts.truncated[0]:
+    while not ts.terminated[0]:
         ts = env.step(_random_actions(ts, rng))
     assert ts.rewards.sum() == pytest.approx(1.0)  # final scores arrive with the last phase
     restarted = env.step(np.zeros((1, 2, env.spec.num_slots), np.int32))  # ignored
-    assert not restarted.rewards.any() and not restarted.truncated[0]
+    assert not restarted.rewards.any() and not restarted.terminated[0]
     np.testing.assert_array_equal(restarted.observation, first.observation)
 
 
