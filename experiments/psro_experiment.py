@@ -66,13 +66,29 @@ def _cell(value) -> str:
     return f"{value:>14.4f}"
 
 
+def _gain_ratio(row: dict) -> float | None:
+    """Learned over exact best-response gains, summed over seats (None if not evaluated)."""
+    exact = [v for k, v in row.items() if k.startswith("exact_gain_p") and v is not None]
+    learned = [v for k, v in row.items() if k.startswith("br_gain_p") and v is not None]
+    if not exact or len(exact) != len(learned) or sum(exact) <= 0:
+        return None
+    return sum(learned) / sum(exact)
+
+
 def format_psro_table(result: PSROResult) -> str:
-    """NashConv per iteration as a plain-text table."""
-    header = f"{'iteration':>9} {'members':>8} {'NashConv':>14} {'meta NashConv':>14} {'s':>7}"
+    """NashConv per iteration as a plain-text table.
+
+    "BR/exact gain" is how much of the exact best responses' gain over the iteration's
+    meta-strategy mixture the learned best responses reached (1 for perfect ones).
+    """
+    header = (
+        f"{'iteration':>9} {'members':>8} {'NashConv':>14} {'meta NashConv':>14} "
+        f"{'BR/exact gain':>14} {'s':>7}"
+    )
     lines = [f"PSRO on {result.spec.name}", header, "-" * len(header)]
     for row in result.rows:
         lines.append(
             f"{row['iteration']:>9.0f} {row['population_size']:>8.0f} {_cell(row['nash_conv'])} "
-            f"{_cell(row['meta_nash_conv'])} {row['seconds']:>7.1f}"
+            f"{_cell(row['meta_nash_conv'])} {_cell(_gain_ratio(row))} {row['seconds']:>7.1f}"
         )
     return "\n".join(lines)

@@ -39,7 +39,7 @@ import numpy as np
 
 from detente.agents import Network
 from detente.games import load
-from detente.lib import CheckpointError, EnvSpec, env_spec_for
+from detente.lib import CheckpointError, EnvSpec, ExactEvaluation, env_spec_for
 from detente.lib.config_checks import check_count
 from detente.lib.meta_game import META_SOLVERS, meta_nash_conv
 from detente.lib.metrics_logger import Logger
@@ -177,7 +177,10 @@ class PSROResult(NamedTuple):
       meta_strategies: per iteration 0..iterations, each population's meta-strategy.
       rows: per iteration, its metrics: "iteration", "population_size", "meta_nash_conv"
         (NashConv of sigma in the empirical meta-game; nan without payoffs), "nash_conv"
-        (exact NashConv of the mixtures in the game; nan when not evaluated), "seconds".
+        (exact NashConv of the mixtures in the game; nan when not evaluated), "seconds"; with
+        exact evaluation, every iteration that trains best responses also has, per seat p,
+        "br_gain_p{p}" (the learned best response's exact gain over the mixture it answered)
+        and "exact_gain_p{p}" (the exact best response's gain: NashConv = their sum over p).
       network: the members' network.
       spec: the game's `EnvSpec`.
       shared: whether one population plays every seat.
@@ -362,14 +365,39 @@ class _Run:
             profile = strategies
         return strategies, meta_nash_conv(tensor, profile).nash_conv
 
-    def mixture_nash_conv(
+    def mixture_evaluation(
         self, population: Population, populations: list[list[str]], strategies: list[np.ndarray]
-    ) -> float:
+    ) -> tuple[ExactEvaluation, np.ndarray] | None:
+        """(exact evaluation of the meta-strategy mixtures, their behaviour table [R, A]), or
+        None without exact evaluation."""
         if not self.exact_nash_conv:
-            return math.nan
+            return None
         per_seat = [[population[m] for m in ids] for ids in self.seat_lists(populations)]
         weights = strategies * self.num_players if self.shared else strategies
-        return self.tabular.mixture_nash_conv(per_seat, weights).nash_conv
+        tables = [[self.tabular.table(m) for m in members] for members in per_seat]
+        mixture = self.tabular.mixture(tables, weights)
+        return self.tabular.evaluate(mixture), mixture
+
+    def best_response_gains(
+        self, evaluation: ExactEvaluation, mixture: np.ndarray, new: list[Member]
+    ) -> dict[str, float]:
+        """How good the learned best responses are, per seat p they play.
+
+        "br_gain_p{p}" is the new member's exact gain at seat p over the mixture it answered
+        (its value there against the others' mixtures, minus the mixture's own value), and
+        "exact_gain_p{p}" the exact best response's gain (NashConv's term p). The first never
+        exceeds the second; a ratio far below 1 means the oracle, not the meta-solver, limits
+        PSRO (docs/experiments.md).
+        """
+        gains = {}
+        for index, member in enumerate(new):
+            table = self.tabular.table(member)
+            for p in range(self.num_players) if self.shared else [index]:
+                profile = [table if q == p else mixture for q in range(self.num_players)]
+                value = self.tabular.values(self.tabular.combine(profile))[p]
+                gains[f"br_gain_p{p}"] = float(value - evaluation.policy_values[p])
+                gains[f"exact_gain_p{p}"] = float(evaluation.per_player[p])
+        return gains
 
     # ------------------------------------------------------------------ best responses
     def best_responses(
@@ -543,16 +571,18 @@ def _run_psro(
         iteration_start = time.perf_counter()
         k = state.iteration
         strategies, meta_nc = run.meta_solve(payoffs, state.populations)
-        nash_conv = run.mixture_nash_conv(population, state.populations, strategies)
+        evaluation = run.mixture_evaluation(population, state.populations, strategies)
         row = {
             "iteration": k,
             "population_size": len(state.populations[0]),
             "meta_nash_conv": meta_nc,
-            "nash_conv": nash_conv,
+            "nash_conv": math.nan if evaluation is None else evaluation[0].nash_conv,
         }
         finished = k >= config.iterations
         if not finished:
             new = run.best_responses(population, state.populations, strategies, k, learner_logger)
+            if evaluation is not None:
+                row.update(run.best_response_gains(*evaluation, new))
             for index, member in enumerate(new):
                 population.add(member)
                 state.populations[index] = state.populations[index] + [member.id]

@@ -26,10 +26,12 @@ def test_cli_runs_psro_and_writes_metrics_and_population(tmp_path, capsys):
         argv += ["--set", override]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "PSRO on matrix_rps()" in out and "NashConv" in out
+    assert "PSRO on matrix_rps()" in out and "NashConv" in out and "BR/exact gain" in out
     with open(tmp_path / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(row["step"]) for row in rows] == [0, 1] and "nash_conv" in rows[0]
+    # The best responses' exact gains against the exact best responses', per seat.
+    assert float(rows[0]["br_gain_p0"]) <= float(rows[0]["exact_gain_p0"]) + 1e-9
     results = json.loads((tmp_path / "results.json").read_text())
     assert len(results["rows"]) == 2 and len(results["member_hashes"]) == 4
     assert (tmp_path / "checkpoint" / "population" / "index.json").is_file()

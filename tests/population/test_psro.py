@@ -67,6 +67,21 @@ def test_psro_reduces_nash_conv_on_rock_paper_scissors():
     assert all(math.isclose(sum(s), 1.0) for it in result.meta_strategies for s in it)
 
 
+def test_best_response_gains_are_bounded_by_exact_best_responses():
+    # The diagnostic rows: a learned best response never gains more than the exact one, and the
+    # exact gains sum to the row's NashConv. 3-player Kuhn exercises per-seat populations.
+    config = dataclasses.replace(
+        KUHN, game="kuhn_poker(players=3)", iterations=1, meta_solver="regret_matching"
+    )
+    result = run_psro(config)
+    first, last = result.rows
+    for p in range(3):
+        assert first[f"br_gain_p{p}"] <= first[f"exact_gain_p{p}"] + 1e-9
+        assert first[f"exact_gain_p{p}"] >= 0.0
+    assert math.isclose(sum(first[f"exact_gain_p{p}"] for p in range(3)), first["nash_conv"])
+    assert "br_gain_p0" not in last  # the last iteration trains no best responses
+
+
 def _snapshot(result):
     rows = [{k: v for k, v in row.items() if k != "seconds"} for row in result.rows]
     return result.population.hashes(), result.payoffs.records, rows
