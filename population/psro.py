@@ -374,8 +374,7 @@ class _Run:
             return None
         per_seat = [[population[m] for m in ids] for ids in self.seat_lists(populations)]
         weights = strategies * self.num_players if self.shared else strategies
-        tables = [[self.tabular.table(m) for m in members] for members in per_seat]
-        mixture = self.tabular.mixture(tables, weights)
+        mixture = self.tabular.member_mixture(per_seat, weights)
         return self.tabular.evaluate(mixture), mixture
 
     def best_response_gains(

@@ -269,9 +269,15 @@ class TabularMembers:
             seat_tables.append(np.einsum("mr,mra->ra", weight, tables) / total[:, None])
         return self.combine(seat_tables)
 
+    def member_mixture(
+        self, members: Sequence[Sequence[Member]], weights: Sequence[Sequence[float]]
+    ) -> np.ndarray:
+        """float64 [R, A]: `mixture` of the members' tables, player p mixing `members[p]`."""
+        tables = [[self.table(m) for m in player_members] for player_members in members]
+        return self.mixture(tables, weights)
+
     def mixture_nash_conv(
         self, members: Sequence[Sequence[Member]], weights: Sequence[Sequence[float]]
     ) -> ExactEvaluation:
         """Exact NashConv of player p mixing `members[p]` with `weights[p]`, for every p."""
-        tables = [[self.table(m) for m in player_members] for player_members in members]
-        return self.evaluate(self.mixture(tables, weights))
+        return self.evaluate(self.member_mixture(members, weights))

@@ -351,7 +351,7 @@ class RealpolitikEnv:
     def _update_status(self, b: int) -> None:
         status = game_status(self.rules.map, self._positions[b], self.rules.horizon, self._rngs[b])
         # The horizon's end (year limit, random end) is an end by the rules: final scores paid.
-        self._terminated[b] = status.terminated or status.truncated
+        self._terminated[b] = status.over
         self._slots[b] = (
             None if self._done(b) else phase_slots(self.rules.tables, self._positions[b])
         )

@@ -137,7 +137,7 @@ class _Node:
     def __init__(self, rules: RealpolitikRules, position: dict):
         self.position = position
         status = game_status(rules.map, position, rules.deterministic_horizon)
-        self.finished = status.terminated or status.truncated
+        self.finished = status.over
         self.chance = not self.finished and rules.random_end_due(position)
         self.slots = phase_slots(rules.tables, position) if not self.finished else None
         self.num_substeps = (

@@ -68,8 +68,9 @@ class GameStatus:
     """Whether a game is over, and how.
 
     Both ways are ends of the game by its rules: the final scores are paid either way, so the
-    environments (`RealpolitikEnv`, the JAX engine, the OpenSpiel game) report both as the
-    contract's `terminated` and never bootstrap past them (docs/decisions.md).
+    environments (`RealpolitikEnv`, the JAX engine) report `over` as the contract's
+    `terminated` and never bootstrap past it, and the OpenSpiel game is terminal there
+    (docs/decisions.md).
 
     Attributes:
       terminated: a solo victory, or one power left.
@@ -80,6 +81,11 @@ class GameStatus:
     terminated: bool
     truncated: bool
     winner: str | None
+
+    @property
+    def over(self) -> bool:
+        """The game has ended either way (the environments' `terminated`)."""
+        return self.terminated or self.truncated
 
 
 def _centers(m: Map, position: Mapping[str, Any]) -> np.ndarray:

@@ -41,7 +41,7 @@ def _exact_nash_conv(env: RealpolitikEnv) -> tuple[np.ndarray, np.ndarray]:
 
     def final(position):
         status = game_status(board, position, rules.horizon)
-        if status.terminated or status.truncated:
+        if status.over:
             return rules.returns(position, no_welfare, True)
         return None
 
