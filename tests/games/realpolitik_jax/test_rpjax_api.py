@@ -95,6 +95,34 @@ def test_adjudicate_is_the_rules_part_of_step():
     assert kinds == kinds_alone == {0, 1, 2}  # every phase kind was adjudicated
 
 
+def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
+    """The CPU's batched phase dispatch (games sorted by phase kind, each kind's transition run
+    on chunks of its games; at batch 64 in the test above, chunks of 16) under nested `vmap`,
+    with chunks smaller than the inner batch and actions batched only outside: every game gets
+    the position its own `lax.switch` gives."""
+    from detente.games.realpolitik_jax import _engine
+    from detente.games.realpolitik_jax._check import random_legal_actions
+
+    monkeypatch.setattr(_engine, "DISPATCH_CHUNK", 4)
+    engine, step, init = shared_engine("duel")
+    one_game = jax.jit(lambda s, a: jax.lax.map(lambda x: engine.adjudicate(*x), (s, a)))
+    # [8 groups, 8 games]: each group's games get the group's orders (unbatched inside).
+    nested = jax.jit(jax.vmap(jax.vmap(engine.adjudicate, in_axes=(0, None))))
+    rng = np.random.default_rng(1)
+    s = init(jax.random.split(jax.random.key(5), 64))
+    kinds = set()
+    for t in range(12):
+        actions = jnp.asarray(random_legal_actions(rng, np.asarray(s.legal_action_mask)))
+        group_actions = actions[::8]  # [8, P, K]
+        want = one_game(s, jnp.repeat(group_actions, 8, axis=0))
+        got = nested(jax.tree.map(lambda x: x.reshape(8, 8, *x.shape[1:]), s), group_actions)
+        for field, w, g in zip(rpj.Position._fields, want, got, strict=True):
+            np.testing.assert_array_equal(np.asarray(g).reshape(w.shape), w, err_msg=field)
+        kinds.update(np.unique(np.asarray(s.phase_kind)).tolist())
+        s = step(s, actions, jax.random.split(jax.random.key(20 + t), 64))
+    assert kinds == {0, 1, 2}
+
+
 def test_adjudicate_checks_action_shape():
     engine, _, init = shared_engine("duel")
     one = jax.tree.map(lambda x: x[0], init(jax.random.split(jax.random.key(0), 1)))
