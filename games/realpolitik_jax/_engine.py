@@ -155,9 +155,12 @@ class _ObsColumns(NamedTuple):
 # costs little, large enough that per-op overhead stays small. Of 128, 256 and 512 at batch
 # 1,024, 256 was fastest in an interleaved A/B (docs/realpolitik_jax.md).
 DISPATCH_CHUNK = 256
+_CHUNK_AXIS = "phase_chunk"
+# Backends on which the batched dispatch runs chunks; elsewhere it keeps the select.
+CHUNKED_BACKENDS = ("cpu",)
 
 
-def _phase_dispatch(branches):
+def _phase_dispatch(branches, batch_axis=()):
     """`lax.switch` on `core.phase_kind` whose batched form runs each game's branch only.
 
     One game: a `lax.switch` (only the taken branch runs). Under `vmap`, `lax.switch` turns into
@@ -172,6 +175,8 @@ def _phase_dispatch(branches):
 
     Args:
       branches: (movement, retreats, adjustments), each `(core, slot, actions) -> Position`.
+      batch_axis: indices of the branches that take `axis_name=`, the name of the `vmap` axis
+        over a chunk's games (for reductions over the chunk; movement's ring search).
     """
 
     @jax.custom_batching.custom_vmap
@@ -184,7 +189,7 @@ def _phase_dispatch(branches):
             return x if is_batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x)))
 
         args = jax.tree.map(batched, (core, slot, actions), tuple(in_batched))
-        if jax.default_backend() != "cpu":
+        if jax.default_backend() not in CHUNKED_BACKENDS:
             # Accelerators: the select over all three transitions (what a vmapped `lax.switch`
             # does), the form that the GPU figures of docs/realpolitik_jax.md were measured on.
             out = jax.vmap(
@@ -203,7 +208,14 @@ def _phase_dispatch(branches):
             def run_chunk(i, out, k=k, branch=branch):
                 games = jax.lax.dynamic_slice(order, (starts[k] + i * chunk,), (chunk,))
                 mine = i * chunk + jnp.arange(chunk) < counts[k]
-                result = jax.vmap(branch)(*jax.tree.map(lambda x: x[games], args))
+                run = (
+                    jax.vmap(
+                        functools.partial(branch, axis_name=_CHUNK_AXIS), axis_name=_CHUNK_AXIS
+                    )
+                    if k in batch_axis
+                    else jax.vmap(branch)
+                )
+                result = run(*jax.tree.map(lambda x: x[games], args))
                 rows = jnp.where(mine, games, axis_size)  # other games' rows: dropped
                 return jax.tree.map(lambda o, r: o.at[rows].set(r, mode="drop"), out, result)
 
@@ -440,9 +452,9 @@ class RealpolitikJax:
         return self._adjudicate(position_of(state), state.slot_location, safe)
 
     def _adjudicate(self, core: Position, slot: jax.Array, actions: jax.Array) -> Position:
-        return _phase_dispatch((self._movement, self._retreats, self._adjustments))(
-            core, slot, actions
-        )
+        return _phase_dispatch(
+            (self._movement, self._retreats, self._adjustments), batch_axis=(0,)
+        )(core, slot, actions)
 
     # ------------------------------------------------------------------------------------------
     # Derived quantities.
@@ -730,7 +742,7 @@ class RealpolitikJax:
             b.e_aux_prov[loc, actions].reshape(-1),
         )
 
-    def _movement(self, core: Position, slot, actions) -> Position:
+    def _movement(self, core: Position, slot, actions, axis_name=None) -> Position:
         b = self._jb
         n = b.num_provinces
         prov, ek, tgt_loc, tgt_prov, aux_prov = self._decode(slot, actions)
@@ -764,6 +776,7 @@ class RealpolitikJax:
                 jnp.asarray(self._routes.pair_routes),
                 jnp.asarray(b.sea_index),
             ),
+            axis_name=axis_name,
         )
         present = core.unit_owner >= 0
         stay = present & ~res.moved & ~res.dislodged

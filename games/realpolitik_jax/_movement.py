@@ -21,7 +21,8 @@ dependency cycle, settled by the backup rules of the reference engine:
 
 Each backup step decides at least one decision, so sweeps plus backup steps are bounded by
 4N + 2 iterations of one `lax.while_loop` (N provinces); docs/realpolitik_jax.md gives the argument.
-Rings are found once per phase by pointer doubling (ceil(log2 N) squarings of the successor map).
+Rings are found by pointer doubling (ceil(log2 N) squarings of the successor map): once per phase,
+or, given the batch's `vmap` axis name, only in the iterations where some game needs a backup rule.
 
 Units are indexed by province (one unit per province). Dimension names: N provinces, S seas.
 """
@@ -120,6 +121,7 @@ def resolve(
     sea_province: jax.Array,
     sea_adj: jax.Array,
     convoy_routes: tuple[jax.Array, jax.Array, jax.Array] | None = None,
+    axis_name: str | None = None,
 ) -> MovementResult:
     """Resolves one movement phase (one game; vmap for a batch).
 
@@ -136,6 +138,10 @@ def resolve(
         [N]), the board's minimal convoy routes (`_routes.route_tables`) and each province's sea
         index: a convoy order of a fleet on no minimal route of occupied seas is void (DATC
         6.G.19). None skips that check (only for callers whose convoys are all needed).
+      axis_name: the `vmap` axis name of a batch of games, or None. With it, the rings of
+        circular movement are searched only in the loop iterations where some game of the batch
+        needs a backup rule (a `lax.cond` on a predicate reduced over the batch, which `vmap`
+        keeps a real branch); without it, once per phase.
 
     Returns:
       The `MovementResult`.
@@ -282,29 +288,44 @@ def resolve(
     # Rings of moves for circular movement: i -> the moving unit in its destination.
     succ = jnp.where(is_move & occupied_dest & dest_move & (h2h != dest), dest, -1)
 
-    # Ring membership depends on the orders only: computed once per phase. `succ` is a function
-    # graph on the provinces (-1 a sink), so after any m >= n steps every path that has not
-    # fallen into a sink lies on a cycle, and every cycle node is reached so: the ring nodes are
-    # the images of succ^m. Pointer doubling gets m = 2^k >= n in k = ceil(log2 n) squarings,
-    # carrying the smallest province met (the ring's name, for nodes on a ring the smallest
-    # member). The same sets as following `succ` n times, one step at a time.
-    jump = succ
-    ring_id = jnp.where(succ >= 0, jnp.minimum(idx, succ), idx)
-    for _ in range(max(1, (n - 1).bit_length())):
-        ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, _gather(ring_id, jump, n)), ring_id)
-        jump = _gather(jump, jump, -1)
-    on_ring = _seg_any(jump >= 0, jump, n)
-    ring_seg = jnp.where(on_ring, ring_id, -1)
+    def rings():
+        # Ring membership depends on the orders only. `succ` is a function graph on the
+        # provinces (-1 a sink), so after any m >= n steps every path that has not fallen into a
+        # sink lies on a cycle, and every cycle node is reached so: the ring nodes are the
+        # images of succ^m. Pointer doubling gets m = 2^k >= n in k = ceil(log2 n) squarings,
+        # carrying the smallest province met (the ring's name, for nodes on a ring the smallest
+        # member). The same sets as following `succ` n times, one step at a time. Returns each
+        # province's ring (its smallest member), -1 off every ring.
+        jump = succ
+        ring_id = jnp.where(succ >= 0, jnp.minimum(idx, succ), idx)
+        for _ in range(max(1, (n - 1).bit_length())):
+            ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, _gather(ring_id, jump, n)), ring_id)
+            jump = _gather(jump, jump, -1)
+        on_ring = _seg_any(jump >= 0, jump, n)
+        return jnp.where(on_ring, ring_id, -1)
 
-    def on_ring_of(start_ok):
+    # The rings cost about a fifth of a movement phase and are rarely needed. With a batch axis
+    # they are searched only when some game of the batch is at a fixed point with decisions
+    # left; without one, once per phase (under `vmap` a per-game `lax.cond` would be a select
+    # that searched them in every iteration).
+    rings_once = rings() if axis_name is None else None
+
+    def ring_segments(needed):
+        if axis_name is None:
+            return rings_once
+        some_game = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
+        return jax.lax.cond(some_game, rings, lambda: jnp.full(n, -1, succ.dtype))
+
+    def on_ring_of(start_ok, needed):
         # A ring is accepted when every one of its units is `start_ok`.
+        ring_seg = ring_segments(needed)
         bad = _seg_any(~start_ok, ring_seg, n)
-        return on_ring & ~_gather(bad, ring_seg, True)
+        return (ring_seg >= 0) & ~_gather(bad, ring_seg, True)
 
-    def backup(d_lo, d_hi, p_lo, p_hi):
+    def backup(d_lo, d_hi, p_lo, p_hi, needed):
         undecided = d_lo != d_hi
         ring_ok = undecided & is_move & (~by_convoy | p_lo)
-        circular = on_ring_of(ring_ok)
+        circular = on_ring_of(ring_ok, needed)
         any_circ = jnp.any(circular)
         paradox = undecided & is_conv
         any_par = jnp.any(paradox)
@@ -334,7 +355,8 @@ def resolve(
             | jnp.any(np_lo != p_lo)
             | jnp.any(np_hi != p_hi)
         )
-        b_lo, b_hi, bp_lo, bp_hi, stuck = backup(n_lo, n_hi, np_lo, np_hi)
+        needed = ~changed & (jnp.any(n_lo != n_hi) | jnp.any(np_lo != np_hi))
+        b_lo, b_hi, bp_lo, bp_hi, stuck = backup(n_lo, n_hi, np_lo, np_hi, needed)
         out = (
             jnp.where(changed, n_lo, b_lo),
             jnp.where(changed, n_hi, b_hi),
