@@ -61,7 +61,8 @@ def test_adjudicate_is_the_rules_part_of_step():
     """`adjudicate` gives the position `step` reaches, phase after phase of random legal play.
 
     Also one game alone (`lax.switch` runs its phase kind's transition) against the batch
-    (under `vmap` the switch becomes a per-game select over every kind's transition).
+    (under `vmap` on the CPU, the batched dispatch: games sorted by phase kind, each kind's
+    transition run on chunks of 16 of its games at this batch of 64).
     """
     from detente.games.realpolitik_jax._check import random_legal_actions
 
