@@ -179,9 +179,10 @@ def _phase_dispatch(branches, batch_axis=()):
         over a chunk's games (for reductions over the chunk; movement's ring search).
     """
 
-    @jax.custom_batching.custom_vmap
-    def dispatch(core, slot, actions):
+    def switch(core, slot, actions):
         return jax.lax.switch(jnp.clip(core.phase_kind, 0, 2), branches, core, slot, actions)
+
+    dispatch = jax.custom_batching.custom_vmap(switch)
 
     @dispatch.def_vmap
     def _(axis_size, in_batched, core, slot, actions):
@@ -192,9 +193,7 @@ def _phase_dispatch(branches, batch_axis=()):
         if jax.default_backend() not in CHUNKED_BACKENDS:
             # Accelerators: the select over all three transitions (what a vmapped `lax.switch`
             # does), the form that the GPU figures of docs/realpolitik_jax.md were measured on.
-            out = jax.vmap(
-                lambda *a: jax.lax.switch(jnp.clip(a[0].phase_kind, 0, 2), branches, *a)
-            )(*args)
+            out = jax.vmap(switch)(*args)
             return out, jax.tree.map(lambda _: True, out)
         chunk = min(axis_size, DISPATCH_CHUNK, max(axis_size // 4, 16))
         kind = jnp.clip(args[0].phase_kind, 0, 2)  # [B]
@@ -204,17 +203,13 @@ def _phase_dispatch(branches, batch_axis=()):
         starts = jnp.cumsum(counts) - counts
         out = args[0]
         for k, branch in enumerate(branches):
+            if k in batch_axis:
+                branch = functools.partial(branch, axis_name=_CHUNK_AXIS)
+            run = jax.vmap(branch, axis_name=_CHUNK_AXIS)
 
-            def run_chunk(i, out, k=k, branch=branch):
+            def run_chunk(i, out, k=k, run=run):
                 games = jax.lax.dynamic_slice(order, (starts[k] + i * chunk,), (chunk,))
                 mine = i * chunk + jnp.arange(chunk) < counts[k]
-                run = (
-                    jax.vmap(
-                        functools.partial(branch, axis_name=_CHUNK_AXIS), axis_name=_CHUNK_AXIS
-                    )
-                    if k in batch_axis
-                    else jax.vmap(branch)
-                )
                 result = run(*jax.tree.map(lambda x: x[games], args))
                 rows = jnp.where(mine, games, axis_size)  # other games' rows: dropped
                 return jax.tree.map(lambda o, r: o.at[rows].set(r, mode="drop"), out, result)
@@ -276,6 +271,9 @@ class RealpolitikJax:
         self._jb = _JaxBoard(b)
         self._lt = L.legal_tables(b)
         self._routes = route_tables(b.sea_adj, b.sea_shore)  # convoy legality (DATC 6.G.19)
+        self._dispatch = _phase_dispatch(
+            (self._movement, self._retreats, self._adjustments), batch_axis=(0,)
+        )
         self._initial: State | None = None  # numpy, filled by the first `init`
         # Observation helpers: home-centre owner of each location (-1 none), and the power in
         # column j of power o's view, (o + j) % P.
@@ -452,9 +450,7 @@ class RealpolitikJax:
         return self._adjudicate(position_of(state), state.slot_location, safe)
 
     def _adjudicate(self, core: Position, slot: jax.Array, actions: jax.Array) -> Position:
-        return _phase_dispatch(
-            (self._movement, self._retreats, self._adjustments), batch_axis=(0,)
-        )(core, slot, actions)
+        return self._dispatch(core, slot, actions)
 
     # ------------------------------------------------------------------------------------------
     # Derived quantities.
