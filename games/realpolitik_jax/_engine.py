@@ -156,7 +156,8 @@ class _ObsColumns(NamedTuple):
 # 1,024, 256 was fastest in an interleaved A/B (docs/realpolitik_jax.md).
 DISPATCH_CHUNK = 256
 _CHUNK_AXIS = "phase_chunk"
-# Backends on which the batched dispatch runs chunks; elsewhere it keeps the select.
+# Backends on which the batched dispatch runs chunks; elsewhere it keeps the select, which an
+# H100 ran 1.08-1.5x faster (bench/gpu_dispatch_ab.py; docs/realpolitik_jax.md).
 CHUNKED_BACKENDS = ("cpu",)
 
 
@@ -171,7 +172,7 @@ def _phase_dispatch(branches, batch_axis=()):
     games; a movement chunk also stops iterating at its own slowest game rather than the
     batch's. Results are those of the switch, game by game; adjudication at batch 1,024 runs
     1.1-1.3x faster than with the select (docs/realpolitik_jax.md). On accelerators the rule
-    keeps the select, which needs no sequential loop (the chunked form is unmeasured there).
+    keeps the select, which needs no sequential loop and measured faster on an H100.
 
     Args:
       branches: (movement, retreats, adjustments), each `(core, slot, actions) -> Position`.
