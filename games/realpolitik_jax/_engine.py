@@ -272,6 +272,14 @@ class RealpolitikJax:
         self._jb = _JaxBoard(b)
         self._lt = L.legal_tables(b)
         self._routes = route_tables(b.sea_adj, b.sea_shore)  # convoy legality (DATC 6.G.19)
+        # Retreat options as one product per game: column t * L + l of `_retreat_adj` [L, 2L]
+        # marks the locations next to location l for unit type t (0 army, 1 fleet), and
+        # `_retreat_into` [2 * L * N] counts those lying in each province.
+        adj2 = np.stack([b.army_loc_adj, b.fleet_loc_adj])  # [2, L, L]
+        self._retreat_adj = adj2.transpose(2, 0, 1).reshape(b.num_locations, -1)
+        self._retreat_adj = self._retreat_adj.astype(np.float32)
+        in_province = b.loc_province[:, None] == np.arange(b.num_provinces)[None, :]  # [L, N]
+        self._retreat_into = (adj2.astype(np.int32) @ in_province.astype(np.int32)).reshape(-1)
         self._dispatch = _phase_dispatch(
             (self._movement, self._retreats, self._adjustments), batch_axis=(0,)
         )
@@ -781,17 +789,17 @@ class RealpolitikJax:
         owner = jnp.where(stay, core.unit_owner, -1).at[at].set(core.unit_owner, mode="drop")
         utype = jnp.where(stay, core.unit_type, 0).at[at].set(core.unit_type, mode="drop")
         uloc = jnp.where(stay, core.unit_loc, 0).at[at].set(dest_loc, mode="drop")
-        # Retreat options of each dislodged unit (engine._retreat_options).
-        occupied = owner >= 0
-        adj = jnp.where(
-            (core.unit_type == FLEET)[:, None],
-            jnp.asarray(b.fleet_loc_adj)[core.unit_loc],
-            jnp.asarray(b.army_loc_adj)[core.unit_loc],
-        )  # [N, L]
-        tprov = b.loc_province
-        ok_t = ~occupied[tprov] & ~res.contested[tprov]
-        ok = adj & ok_t[None, :] & (tprov[None, :] != res.origin[:, None])
-        keep = res.dislodged & jnp.any(ok, axis=1)
+        # Retreat options of each dislodged unit (engine._retreat_options): the locations next
+        # to it in provinces neither occupied nor contested, less those in the province its
+        # attacker came from. Counted for every (unit type, location) by one product [L] x
+        # [L, 2L] (a matrix product over the batch under `vmap`), not an [N, L] table per game.
+        enterable = (owner < 0) & ~res.contested  # [N]
+        options = jnp.dot(enterable[b.loc_province].astype(jnp.float32), self._retreat_adj)
+        kind_loc = (core.unit_type == FLEET).astype(jnp.int32) * b.num_locations + core.unit_loc
+        origin = jnp.clip(res.origin, 0)
+        into_origin = jnp.asarray(self._retreat_into)[kind_loc * n + origin]
+        lost = jnp.where((res.origin >= 0) & enterable[origin], into_origin, 0)
+        keep = res.dislodged & (options[kind_loc] - lost > 0.5)
         any_retreat = jnp.any(keep)
         moved = core._replace(
             unit_owner=owner,
