@@ -155,13 +155,18 @@ class _ObsColumns(NamedTuple):
 # costs little, large enough that per-op overhead stays small. Of 128, 256 and 512 at batch
 # 1,024, 256 was fastest in an interleaved A/B (docs/realpolitik_jax.md).
 DISPATCH_CHUNK = 256
+# The last games of a retreat or adjustment kind run in chunks DISPATCH_TAIL times smaller, of
+# at least DISPATCH_TAIL_MIN games (of 4, 8 and 16, 8 was fastest at batch 1,024; the movement
+# branch, the longest to compile, keeps whole chunks: tails there gained nothing more).
+DISPATCH_TAIL = 8
+DISPATCH_TAIL_MIN = 16
 _CHUNK_AXIS = "phase_chunk"
 # Backends on which the batched dispatch runs chunks; elsewhere it keeps the select, which an
 # H100 ran 1.08-1.5x faster (bench/gpu_dispatch_ab.py; docs/realpolitik_jax.md).
 CHUNKED_BACKENDS = ("cpu",)
 
 
-def _phase_dispatch(branches, batch_axis=()):
+def _phase_dispatch(branches, batch_axis=(), tail_branches=()):
     """`lax.switch` on `core.phase_kind` whose batched form runs each game's branch only.
 
     One game: a `lax.switch` (only the taken branch runs). Under `vmap`, `lax.switch` turns into
@@ -171,13 +176,17 @@ def _phase_dispatch(branches, batch_axis=()):
     chunks as the batch holds games of that kind), writing each chunk's result back to its
     games; a movement chunk also stops iterating at its own slowest game rather than the
     batch's. Results are those of the switch, game by game; adjudication at batch 1,024 runs
-    1.1-1.3x faster than with the select (docs/realpolitik_jax.md). On accelerators the rule
-    keeps the select, which needs no sequential loop and measured faster on an H100.
+    1.1-1.3x faster than with the select (docs/realpolitik_jax.md), and about 1.1x faster again
+    when the retreats' and adjustments' last games run in chunks `DISPATCH_TAIL` times smaller.
+    On accelerators the rule keeps the select, which needs no sequential loop and measured
+    faster on an H100.
 
     Args:
       branches: (movement, retreats, adjustments), each `(core, slot, actions) -> Position`.
       batch_axis: indices of the branches that take `axis_name=`, the name of the `vmap` axis
         over a chunk's games (for reductions over the chunk; movement's ring search).
+      tail_branches: indices of the branches whose last games run in chunks `DISPATCH_TAIL`
+        times smaller (when those hold at least `DISPATCH_TAIL_MIN` games).
     """
 
     def switch(core, slot, actions):
@@ -197,6 +206,7 @@ def _phase_dispatch(branches, batch_axis=()):
             out = jax.vmap(switch)(*args)
             return out, jax.tree.map(lambda _: True, out)
         chunk = min(axis_size, DISPATCH_CHUNK, max(axis_size // 4, 16))
+        small = chunk // DISPATCH_TAIL if chunk // DISPATCH_TAIL >= DISPATCH_TAIL_MIN else chunk
         kind = jnp.clip(args[0].phase_kind, 0, 2)  # [B]
         order = jnp.argsort(kind, stable=True)
         order = jnp.concatenate([order, jnp.zeros(chunk, order.dtype)])  # room for the last chunk
@@ -208,14 +218,26 @@ def _phase_dispatch(branches, batch_axis=()):
                 branch = functools.partial(branch, axis_name=_CHUNK_AXIS)
             run = jax.vmap(branch, axis_name=_CHUNK_AXIS)
 
-            def run_chunk(i, out, k=k, run=run):
-                games = jax.lax.dynamic_slice(order, (starts[k] + i * chunk,), (chunk,))
-                mine = i * chunk + jnp.arange(chunk) < counts[k]
+            def run_chunk(i, out, size, first, k=k, run=run):
+                # Chunk i of `size` games, from the kind's game `first` on.
+                at = first + i * size
+                games = jax.lax.dynamic_slice(order, (starts[k] + at,), (size,))
+                mine = at + jnp.arange(size) < counts[k]
                 result = run(*jax.tree.map(lambda x: x[games], args))
                 rows = jnp.where(mine, games, axis_size)  # other games' rows: dropped
                 return jax.tree.map(lambda o, r: o.at[rows].set(r, mode="drop"), out, result)
 
-            out = jax.lax.fori_loop(0, (counts[k] + chunk - 1) // chunk, run_chunk, out)
+            # Whole chunks, then the kind's last games in chunks of `tail`: for the branches in
+            # `tail_branches`, smaller ones, so that a kind with few games in the batch does not
+            # pay for a whole chunk (each chunk size is one more compiled copy of the branch).
+            tail = small if k in tail_branches else chunk
+            first = 0
+            if tail < chunk:
+                first = counts[k] // chunk * chunk
+                body = functools.partial(run_chunk, size=chunk, first=0)
+                out = jax.lax.fori_loop(0, counts[k] // chunk, body, out)
+            body = functools.partial(run_chunk, size=tail, first=first)
+            out = jax.lax.fori_loop(0, (counts[k] - first + tail - 1) // tail, body, out)
         return out, jax.tree.map(lambda _: True, out)
 
     return dispatch
@@ -281,7 +303,9 @@ class RealpolitikJax:
         in_province = b.loc_province[:, None] == np.arange(b.num_provinces)[None, :]  # [L, N]
         self._retreat_into = (adj2.astype(np.int32) @ in_province.astype(np.int32)).reshape(-1)
         self._dispatch = _phase_dispatch(
-            (self._movement, self._retreats, self._adjustments), batch_axis=(0,)
+            (self._movement, self._retreats, self._adjustments),
+            batch_axis=(0,),
+            tail_branches=(1, 2),
         )
         self._initial: State | None = None  # numpy, filled by the first `init`
         # Observation helpers: home-centre owner of each location (-1 none), and the power in

@@ -99,8 +99,9 @@ def test_adjudicate_is_the_rules_part_of_step():
 def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
     """The CPU's batched phase dispatch (games sorted by phase kind, each kind's transition run
     on chunks of its games; at batch 64 in the test above, chunks of 16) under nested `vmap`,
-    with chunks smaller than the inner batch and actions batched only outside, and the
-    accelerators' select: every game gets the position its own `lax.switch` gives."""
+    with chunks smaller than the inner batch and actions batched only outside; chunks of 16
+    whose retreats and adjustments end in chunks of 4; and the accelerators' select: every game
+    gets the position its own `lax.switch` gives."""
     from detente.games.realpolitik_jax import _engine
     from detente.games.realpolitik_jax._check import random_legal_actions
 
@@ -116,6 +117,12 @@ def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
     no_orders = jnp.zeros(s.legal_action_mask.shape[:3], jnp.int32)
     select = jax.jit(jax.vmap(engine.adjudicate)).lower(s, no_orders).compile()
     monkeypatch.setattr(_engine, "CHUNKED_BACKENDS", ("cpu",))
+    # Chunks of 16 (a quarter of the batch), the last retreats and adjustments in chunks of 4.
+    monkeypatch.setattr(_engine, "DISPATCH_CHUNK", 16)
+    monkeypatch.setattr(_engine, "DISPATCH_TAIL", 4)
+    monkeypatch.setattr(_engine, "DISPATCH_TAIL_MIN", 4)
+    tails = jax.jit(jax.vmap(engine.adjudicate)).lower(s, no_orders).compile()
+    monkeypatch.setattr(_engine, "DISPATCH_CHUNK", 4)
     kinds = set()
     for t in range(12):
         actions = jnp.asarray(random_legal_actions(rng, np.asarray(s.legal_action_mask)))
@@ -124,9 +131,11 @@ def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
         got = nested(jax.tree.map(lambda x: x.reshape(8, 8, *x.shape[1:]), s), group_actions)
         for field, w, g in zip(rpj.Position._fields, want, got, strict=True):
             np.testing.assert_array_equal(np.asarray(g).reshape(w.shape), w, err_msg=field)
-        alone, selected = one_game(s, actions), select(s, actions)
-        for field, w, g in zip(rpj.Position._fields, alone, selected, strict=True):
-            np.testing.assert_array_equal(np.asarray(g), np.asarray(w), err_msg=f"select {field}")
+        alone = one_game(s, actions)
+        for form, run in (("select", select), ("tails", tails)):
+            got = run(s, actions)
+            for field, w, g in zip(rpj.Position._fields, alone, got, strict=True):
+                np.testing.assert_array_equal(np.asarray(g), w, err_msg=f"{form} {field}")
         kinds.update(np.unique(np.asarray(s.phase_kind)).tolist())
         s = step(s, actions, jax.random.split(jax.random.key(20 + t), 64))
     assert kinds == {0, 1, 2}
