@@ -22,7 +22,8 @@ dependency cycle, settled by the backup rules of the reference engine:
 Each backup step decides at least one decision, so sweeps plus backup steps are bounded by
 4N + 2 iterations of one `lax.while_loop` (N provinces); docs/realpolitik_jax.md gives the argument.
 Rings are found by pointer doubling (ceil(log2 N) squarings of the successor map): once per phase,
-or, given the batch's `vmap` axis name, only in the iterations where some game needs a backup rule.
+or, given the batch's `vmap` axis name, in the backup step, which then runs only in the iterations
+where some game needs a backup rule.
 
 Units are indexed by province (one unit per province). Dimension names: N provinces, S seas.
 """
@@ -128,10 +129,11 @@ def resolve(
         [N]), the board's minimal convoy routes (`_routes.route_tables`) and each province's sea
         index: a convoy order of a fleet on no minimal route of occupied seas is void (DATC
         6.G.19). None skips that check (only for callers whose convoys are all needed).
-      axis_name: the `vmap` axis name of a batch of games, or None. With it, the rings of
-        circular movement are searched only in the loop iterations where some game of the batch
-        needs a backup rule (a `lax.cond` on a predicate reduced over the batch, which `vmap`
-        keeps a real branch); without it, once per phase.
+      axis_name: the `vmap` axis name of a batch of games, or None. With it, the backup step
+        (the rings of circular movement included) runs only in the loop iterations where some
+        game of the batch needs a backup rule (a `lax.cond` on a predicate reduced over the
+        batch, which `vmap` keeps a real branch); without it, the rings are searched once per
+        phase.
 
     Returns:
       The `MovementResult`.
@@ -323,28 +325,22 @@ def resolve(
         on_ring = _seg_any(jump >= 0, jump, n)
         return jnp.where(on_ring, ring_id, -1)
 
-    # The rings cost about a fifth of a movement phase and are rarely needed. With a batch axis
-    # they are searched only when some game of the batch is at a fixed point with decisions
-    # left; without one, once per phase (under `vmap` a per-game `lax.cond` would be a select
-    # that searched them in every iteration).
+    # The rings cost about a fifth of a movement phase, and a backup rule is rarely needed. With
+    # a batch axis the backup step (rings included) runs only in the iterations where some game
+    # of the batch is at a fixed point with decisions left; without one, the rings are searched
+    # once per phase and the backup step runs in every iteration (under `vmap` a per-game
+    # `lax.cond` would be a select that ran it in every iteration anyway).
     rings_once = rings() if axis_name is None else None
 
-    def ring_segments(needed):
-        if axis_name is None:
-            return rings_once
-        some_game = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
-        return jax.lax.cond(some_game, rings, lambda: jnp.full(n, -1, succ.dtype))
-
-    def on_ring_of(start_ok, needed):
-        # A ring is accepted when every one of its units is `start_ok`.
-        ring_seg = ring_segments(needed)
-        bad = _seg_any(~start_ok, ring_seg, n)
-        return (ring_seg >= 0) & ~_gather(bad, ring_seg, True)
-
-    def backup(d_lo, d_hi, p_lo, p_hi, needed):
+    def backup(bounds):
+        d_lo, d_hi, p_lo, p_hi = bounds
         undecided = d_lo != d_hi
+        # Circular movement: a ring is accepted when every one of its units is an undecided
+        # move with a known path.
+        ring_seg = rings() if rings_once is None else rings_once
         ring_ok = undecided & is_move & (~by_convoy | p_lo)
-        circular = on_ring_of(ring_ok, needed)
+        bad = _seg_any(~ring_ok, ring_seg, n)
+        circular = (ring_seg >= 0) & ~_gather(bad, ring_seg, True)
         any_circ = jnp.any(circular)
         paradox = undecided & is_conv
         any_par = jnp.any(paradox)
@@ -353,6 +349,12 @@ def resolve(
         d_hi = jnp.where(any_circ, d_hi, jnp.where(any_par, d_hi & ~paradox, d_hi & ~rest))
         stuck = ~any_circ & ~any_par & jnp.any(undecided)
         return d_lo, d_hi, p_lo, p_hi, stuck
+
+    def backup_if_needed(bounds, needed):
+        if axis_name is None:
+            return backup(bounds)
+        some_game = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
+        return jax.lax.cond(some_game, backup, lambda b: (*b, jnp.zeros((), bool)), bounds)
 
     d_lo0 = jnp.zeros(n, bool)
     d_hi0 = present
@@ -375,7 +377,7 @@ def resolve(
             | jnp.any(np_hi != p_hi)
         )
         needed = ~changed & (jnp.any(n_lo != n_hi) | jnp.any(np_lo != np_hi))
-        b_lo, b_hi, bp_lo, bp_hi, stuck = backup(n_lo, n_hi, np_lo, np_hi, needed)
+        b_lo, b_hi, bp_lo, bp_hi, stuck = backup_if_needed((n_lo, n_hi, np_lo, np_hi), needed)
         out = (
             jnp.where(changed, n_lo, b_lo),
             jnp.where(changed, n_hi, b_hi),
@@ -389,8 +391,8 @@ def resolve(
     d_lo, d_hi, p_lo, p_hi, flag, iters = jax.lax.while_loop(
         cond, body, (d_lo0, d_hi0, p_lo0, p_hi0, jnp.zeros((), bool), jnp.zeros((), jnp.int32))
     )
-    # Paths still undecided (a convoy decided only by now): one more sweep settles them.
-    _, _, p_lo, p_hi = sweep(d_lo, d_lo, p_lo, p_hi)
+    # The loop ends with every decision and path decided (a path is decided one sweep after
+    # the convoys it needs), or at the iteration bound, which is flagged.
     flag = flag | jnp.any(d_lo != d_hi) | jnp.any(p_lo != p_hi)
     success = d_lo
     path = p_lo
