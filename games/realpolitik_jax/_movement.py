@@ -282,14 +282,14 @@ def resolve(
             jnp.concatenate(
                 [
                     prev * (n + 1) + unit_code[:, None],
-                    jnp.stack([cutter & p_lo2, cutter & p_hi2, d_lo, d_hi], 1).astype(jnp.int32),
+                    jnp.stack([cutter & p_lo2, cutter & p_hi2], 1).astype(jnp.int32),
                 ],
                 1,
             ),
             move_seg,
             n,
             "max",
-        )  # [N, 6]: per destination, encoded maximum (lo, hi), cut / dislodged (certain, possible)
+        )  # [N, 4]: per destination, encoded maximum (lo, hi), cut (certain, possible)
         top_code = _gather_cols(into[:, :2], move_seg)
         holder = top_code % (n + 1) - 1
         is_holder = holder == idx[:, None]
@@ -297,11 +297,13 @@ def resolve(
             _seg_cols(jnp.where(is_holder, 0, prev), move_seg, n, "max"), move_seg
         )
         others = jnp.where(is_holder, second, top_code // (n + 1))  # [N, 2]
-        mv_lo = p_lo2 & (att_lo > opp_hi) & (att_lo > others[:, 1])
-        mv_hi = p_hi2 & (att_hi > opp_lo) & (att_hi > others[:, 0])
-        # Units that stay: support given / not dislodged.
-        st_lo = (into[:, 3] == 0) & (into[:, 5] == 0)
-        st_hi = (into[:, 2] == 0) & (into[:, 4] == 0)
+        mv_lo = d_lo | (p_lo2 & (att_lo > opp_hi) & (att_lo > others[:, 1]))
+        mv_hi = d_hi & p_hi2 & (att_hi > opp_lo) & (att_hi > others[:, 0])
+        # Units that stay: support given / not dislodged, from the moves' bounds of this sweep
+        # (a dislodgement cuts the support in the same sweep: fewer sweeps, same fixed point).
+        dislodge = _seg_cols(jnp.stack([mv_lo, mv_hi], 1).astype(jnp.int32), move_seg, n, "max")
+        st_lo = (into[:, 3] == 0) & (dislodge[:, 1] == 0)
+        st_hi = (into[:, 2] == 0) & (dislodge[:, 0] == 0)
         new_lo = jnp.where(is_move, mv_lo, st_lo) & present
         new_hi = jnp.where(is_move, mv_hi, st_hi) & present
         return d_lo | new_lo, d_hi & new_hi, p_lo2, p_hi2
