@@ -124,10 +124,14 @@ class RayExecutor:
         try:
             return ray.get(refs)
         except BaseException:
-            for ref in refs:
+            # Cancel only the tasks not finished yet: cancelling a finished task races with its
+            # reply in Ray's core worker, which can abort the whole process (a RAY_CHECK on
+            # "Tried to complete task that was not pending", seen at `ray.shutdown`).
+            _, running = ray.wait(refs, num_returns=len(refs), timeout=0)
+            for ref in running:
                 try:
                     ray.cancel(ref)
-                except Exception:  # noqa: BLE001 - best effort: finished refs cannot be cancelled
+                except Exception:  # noqa: BLE001 - best effort: a task may finish meanwhile
                     pass
             raise
 
