@@ -42,6 +42,13 @@ def use(dispatch: str | int) -> None:
         _engine.DISPATCH_CHUNK = int(dispatch)
 
 
+def best_chunk(rates: dict[str, float]) -> list[str]:
+    """The fastest chunk size of one batch's rates (keyed "select" or a chunk size), as a
+    list of one, or [] when only the select was measured."""
+    chunked = {d: r for d, r in rates.items() if d != "select"}
+    return [max(chunked, key=chunked.get)] if chunked else []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="4096,16384")
@@ -70,8 +77,7 @@ def main() -> None:
             )
     adjudication = {}
     batch = args.adjudication_batch
-    best_chunk = max(step[max(step)].items(), key=lambda kv: kv[1] if kv[0] != "select" else -1)
-    for dispatch in ("select", best_chunk[0]):
+    for dispatch in ("select", *best_chunk(step[max(step)])[:1]):
         use(dispatch)
         adjudication[dispatch] = bench_adjudication(env, batch, args.steps, 0)
         print(
@@ -91,17 +97,16 @@ def main() -> None:
                 flush=True,
             )
     batch, rates = max(step.items(), key=lambda kv: max(kv[1].values()))
-    chunked = {d: r for d, r in rates.items() if d != "select"}
-    best = max(chunked, key=chunked.get) if chunked else None
+    best = (best_chunk(rates) or [None])[0]
     print(
         json.dumps(
             {
                 "bench": "realpolitik_jax_dispatch_ab",
                 "device": device.device_kind,
-                "ours": None if best is None else round(chunked[best], 1),
+                "ours": None if best is None else round(rates[best], 1),
                 "peer": round(rates["select"], 1),
                 "unit": "phases/s",
-                "ratio": None if best is None else round(chunked[best] / rates["select"], 3),
+                "ratio": None if best is None else round(rates[best] / rates["select"], 3),
                 "batch": batch,
                 "chunk": best,
                 "step": {b: {d: round(r, 1) for d, r in v.items()} for b, v in step.items()},

@@ -298,8 +298,7 @@ class RealpolitikJax:
         # marks the locations next to location l for unit type t (0 army, 1 fleet), and
         # `_retreat_into` [2 * L * N] counts those lying in each province.
         adj2 = np.stack([b.army_loc_adj, b.fleet_loc_adj])  # [2, L, L]
-        self._retreat_adj = adj2.transpose(2, 0, 1).reshape(b.num_locations, -1)
-        self._retreat_adj = self._retreat_adj.astype(np.float32)
+        self._retreat_adj = adj2.transpose(2, 0, 1).reshape(b.num_locations, -1).astype(np.float32)
         in_province = b.loc_province[:, None] == np.arange(b.num_provinces)[None, :]  # [L, N]
         self._retreat_into = (adj2.astype(np.int32) @ in_province.astype(np.int32)).reshape(-1)
         self._dispatch = _phase_dispatch(
