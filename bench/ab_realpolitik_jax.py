@@ -40,7 +40,7 @@ from detente.games.realpolitik_jax import RealpolitikJax
 
 env = RealpolitikJax("classic", max_years=10)
 if {what!r} == "adjudicate":
-    rate = bench_adjudication(env, {batch}, {steps}, 0)
+    rate = bench_adjudication(env, {batch}, {steps}, 0)[1]
 else:
     rate = bench_jax(env, {batch}, {steps}, 0)["phases_per_s"]
 print(json.dumps({{"rate": rate, "detente": detente.__file__}}))

@@ -6,7 +6,13 @@ reference environment (`RealpolitikEnv`, random legal actions from its masks) an
 package (random legal orders, `process()`) run in the same process. Every figure is the median
 of 3 timings (the package's: runs before, between and after ours), since a shared machine's
 speed drifts between runs. Also reports the compile time and the bytes of one game's State
-(mask included). Ends by printing one JSON line:
+(mask included).
+
+On the CPU each batch is split into one part per core (`--host-parts`, default
+`detente.lib.default_num_parts()`), each part stepped by its own jitted call from its own host
+thread (`detente.lib.host_parallel`): one call keeps about 1.5 of 2 cores busy. The largest
+batch and the adjudication are also timed in one call, for the gain. The `diplomacy` package
+runs in this one Python process, as it ships: one core. Ends by printing one JSON line:
 {"bench": "realpolitik_jax", "ours": ..., "peer": ..., "unit": "phases/s", "ratio": ..., ...}.
 
 With --equivalence it instead plays random games through both engines on every shipped board
@@ -32,6 +38,7 @@ from detente.games.jax_games import auto_reset
 from detente.games.realpolitik.env import RealpolitikEnv
 from detente.games.realpolitik_jax import RealpolitikJax
 from detente.games.realpolitik_jax._check import compare_with_reference, random_legal_actions
+from detente.lib import HostParallel, default_num_parts, map_parts, split_batch
 
 
 def _prefix_sum(x: jax.Array) -> jax.Array:
@@ -108,25 +115,46 @@ def make_rollout(env: RealpolitikJax, steps: int):
     return jax.jit(rollout)
 
 
-def bench_jax(env: RealpolitikJax, batch: int, steps: int, seed: int, repeats: int = 3) -> dict:
+def bench_jax(
+    env: RealpolitikJax, batch: int, steps: int, seed: int, parts: int = 1, repeats: int = 3
+) -> dict:
     """Phases/s of `steps`-phase jitted rollouts of a batch: the median of `repeats` timed
-    rollouts (each from where the last ended), after one untimed rollout into mid-game."""
+    rollouts (each from where the last ended), after one untimed rollout into mid-game.
+
+    With `parts` > 1 the batch is split into that many parts (`detente.lib.split_batch`), each
+    rolled out by its own call from its own host thread (`detente.lib.map_parts`); part i draws
+    from `fold_in(key, i)`. `compile_s` is the compile time of every part shape.
+    """
+    parts = min(parts, batch)
     init = jax.jit(jax.vmap(env.init))
-    state = init(jax.random.split(jax.random.key(seed), batch))
+    states = split_batch(init(jax.random.split(jax.random.key(seed), batch)), parts)
     rollout = make_rollout(env, steps)
     t0 = time.perf_counter()
-    compiled = rollout.lower(state, jax.random.key(seed)).compile()
+    compiled = {}
+    for s in states:
+        size = s.phase_kind.shape[0]
+        if size not in compiled:
+            compiled[size] = rollout.lower(s, jax.random.key(seed)).compile()
     compile_s = time.perf_counter() - t0
-    state, _ = compiled(state, jax.random.key(seed + 1))  # warm up (games in the middle)
-    jax.block_until_ready(state)
+
+    def play(key):
+        nonlocal states
+        outs = map_parts(
+            lambda s, k: compiled[s.phase_kind.shape[0]](s, k),
+            [(s, jax.random.fold_in(key, i)) for i, s in enumerate(states)],
+        )
+        states = [state for state, _ in outs]
+        return sum(int(played) for _, played in outs)
+
+    play(jax.random.key(seed + 1))  # warm up (games in the middle)
     rates = []
     for r in range(repeats):
         t0 = time.perf_counter()
-        state, played = compiled(state, jax.random.key(seed + 2 + r))
-        jax.block_until_ready(state)
-        rates.append(float(played) / (time.perf_counter() - t0))
+        played = play(jax.random.key(seed + 2 + r))
+        rates.append(played / (time.perf_counter() - t0))
     return {
         "batch": batch,
+        "parts": parts,
         "phases_per_s": statistics.median(rates),
         "range": [round(min(rates), 1), round(max(rates), 1)],
         "compile_s": compile_s,
@@ -146,12 +174,17 @@ def bench_reference(phases: int, seed: int) -> float:
     return done_phases / (time.perf_counter() - t0)
 
 
-def bench_adjudication(env: RealpolitikJax, batch: int, steps: int, seed: int) -> float:
+def bench_adjudication(
+    env: RealpolitikJax, batch: int, steps: int, seed: int, parts: tuple[int, ...] = (1,)
+) -> dict[int, float]:
     """Phases/s of `RealpolitikJax.adjudicate` alone (jitted, vmapped over the batch).
 
     `steps` phases of random legal play are recorded first (positions, slot locations and
     actions; the mask and observation are dropped, which `adjudicate` does not read), then one
-    jitted call adjudicates all of them, `lax.map` over the phases; the median of 3 calls.
+    jitted call adjudicates all of them, `lax.map` over the phases. For each entry of `parts`
+    the batch is split into that many parts, adjudicated by concurrent calls from host threads
+    (`detente.lib.HostParallel`; 1: one call). The settings alternate; each figure is the
+    median of 3 timings.
     """
     init = jax.jit(jax.vmap(env.init))
     step = jax.jit(jax.vmap(auto_reset(env.init, env.step)))
@@ -170,13 +203,19 @@ def bench_adjudication(env: RealpolitikJax, batch: int, steps: int, seed: int) -
     actions = jnp.stack(actions[5:])
     adjudicate = jax.vmap(env.adjudicate)
     run = jax.jit(lambda s, a: jax.lax.map(lambda x: adjudicate(*x), (s, a)))
-    jax.block_until_ready(run(states, actions))
-    times = []
+    settings = {}
+    for n in parts:
+        parallel = HostParallel(run, min(n, batch), in_axes=(1, 1), out_axis=1)
+        split = parallel.split(states, actions)
+        parallel.call_parts(split)  # compile, warm up
+        settings[n] = (parallel, split)
+    times = {n: [] for n in parts}
     for _ in range(3):
-        t0 = time.perf_counter()
-        jax.block_until_ready(run(states, actions))
-        times.append(time.perf_counter() - t0)
-    return steps * batch / statistics.median(times)
+        for n, (parallel, split) in settings.items():
+            t0 = time.perf_counter()
+            parallel.call_parts(split)
+            times[n].append(time.perf_counter() - t0)
+    return {n: steps * batch / statistics.median(t) for n, t in times.items()}
 
 
 def state_bytes(env: RealpolitikJax) -> int:
@@ -220,7 +259,16 @@ def main() -> None:
     parser.add_argument("--phases-per-board", type=int, default=5000)
     parser.add_argument("--games", type=int, default=32)
     parser.add_argument("--adjudication-batch", type=int, default=1024)
+    parser.add_argument(
+        "--host-parts",
+        type=int,
+        default=default_num_parts(),
+        help="split each batch into this many parts run from host threads (default: the "
+        "host's cores on the CPU backend, 1 on accelerators; detente.lib.host_parallel)",
+    )
     args = parser.parse_args()
+    if args.host_parts < 1:
+        parser.error(f"--host-parts must be a positive integer, got {args.host_parts}")
     if args.equivalence:
         res = equivalence(args.phases_per_board, args.games, args.seed)
         total = sum(r["phases"] for r in res.values())
@@ -249,20 +297,27 @@ def main() -> None:
 
     sample_peer()
     results = []
+    parts = args.host_parts
     for batch in (int(b) for b in args.batches.split(",")):
-        r = bench_jax(env, batch, args.steps, args.seed)
+        r = bench_jax(env, batch, args.steps, args.seed, parts=parts)
         print(json.dumps(r), flush=True)
         results.append(r)
+    one_call = None
+    if results[-1]["parts"] > 1:  # the same batch in one call, for the host threads' gain
+        one_call = bench_jax(env, results[-1]["batch"], args.steps, args.seed, parts=1)
+        print(json.dumps(one_call), flush=True)
     sample_peer()
     ref = bench_reference(args.ref_phases, args.seed)
     adj_batch = args.adjudication_batch
-    adj = bench_adjudication(env, adj_batch, args.steps, args.seed) if adj_batch else None
+    adj = {}
+    if adj_batch:
+        adj = bench_adjudication(env, adj_batch, args.steps, args.seed, tuple({1, parts}))
     sample_peer()
     ours = results[-1]["phases_per_s"]
     peer = statistics.median(p[0] for p in peer_runs) if peer_runs else None
     adj_peer = statistics.median(p[1] for p in peer_runs) if peer_runs else None
-    if adj is not None:
-        print(f"adjudication alone, batch {adj_batch}: {adj:.0f} phases/s", flush=True)
+    for n, rate in sorted(adj.items()):
+        print(f"adjudication alone, batch {adj_batch}, {n} part(s): {rate:.0f} phases/s")
     if peer is not None:
         runs = ", ".join(f"{w:.0f} ({p:.0f})" for w, p in peer_runs)
         print(f"diplomacy package: {peer:.0f} phases/s ({adj_peer:.0f} for process() alone);")
@@ -276,16 +331,21 @@ def main() -> None:
                 "unit": "phases/s",
                 "ratio": None if peer is None else round(ours / peer, 2),
                 "batch": results[-1]["batch"],
+                "host_parts": results[-1]["parts"],
+                "one_call": None if one_call is None else round(one_call["phases_per_s"], 1),
                 "by_batch": {r["batch"]: round(r["phases_per_s"], 1) for r in results},
                 "by_batch_range": {r["batch"]: r["range"] for r in results},
                 "peer_runs": [[round(w, 1), round(p, 1)] for w, p in peer_runs],
                 "compile_s": {r["batch"]: round(r["compile_s"], 1) for r in results},
                 "reference_env": round(ref, 1),
                 "adjudication_only": {
-                    "ours": None if adj is None else round(adj, 1),
+                    "ours": round(adj[parts], 1) if adj else None,
                     "peer": None if adj_peer is None else round(adj_peer, 1),
-                    "ratio": None if adj is None or adj_peer is None else round(adj / adj_peer, 2),
+                    "ratio": round(adj[parts] / adj_peer, 2) if adj and adj_peer else None,
                     "batch": adj_batch,
+                    "host_parts": parts,
+                    "one_call": round(adj[1], 1) if adj else None,
+                    "ratio_one_call": round(adj[1] / adj_peer, 2) if adj and adj_peer else None,
                 },
                 "state_bytes_per_game": state_bytes(env),
                 "device": jax.devices()[0].device_kind,

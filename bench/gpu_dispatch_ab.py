@@ -79,7 +79,7 @@ def main() -> None:
     batch = args.adjudication_batch
     for dispatch in ("select", *best_chunk(step[max(step)])[:1]):
         use(dispatch)
-        adjudication[dispatch] = bench_adjudication(env, batch, args.steps, 0)
+        adjudication[dispatch] = bench_adjudication(env, batch, args.steps, 0)[1]
         print(
             f"adjudication B={batch} {dispatch}: {adjudication[dispatch]:.0f} phases/s", flush=True
         )

@@ -88,7 +88,7 @@ def main() -> None:
             continue
         print(f"self-play {args.self_play_game} B={batch}: {self_play[batch]:.0f} frames/s")
     best = max(out.values(), key=lambda r: r["phases_per_s"], default=None)
-    adj = bench_adjudication(env, args.adjudication_batch, args.steps, 0)
+    adj = bench_adjudication(env, args.adjudication_batch, args.steps, 0)[1]
     print(f"adjudication alone, batch {args.adjudication_batch}: {adj:.0f} phases/s", flush=True)
     # The peer runs on the host CPU of this machine, one process.
     peer, adj_peer = diplomacy_rates(args.peer_phases, 0, last_year=1910) or (None, None)

@@ -1,5 +1,5 @@
 """The core every part of detente uses: the environment contract and its OpenSpiel adapter,
-policies as data, exact evaluation, checkpoints and logging."""
+policies as data, exact evaluation, checkpoints, logging and host-thread batch parts."""
 
 from detente.lib.checkpoint import (
     CheckpointError,
@@ -14,6 +14,15 @@ from detente.lib.exact_eval import (
     exploitability,
     nash_conv,
     to_openspiel_policy,
+)
+from detente.lib.host_parallel import (
+    HostParallel,
+    concat_batch,
+    default_num_parts,
+    host_cores,
+    map_parts,
+    part_bounds,
+    split_batch,
 )
 from detente.lib.metrics_logger import (
     CsvLogger,
@@ -43,6 +52,7 @@ __all__ = [
     "CsvLogger",
     "EnvSpec",
     "ExactEvaluation",
+    "HostParallel",
     "IllegalActionError",
     "Logger",
     "MultiLogger",
@@ -53,17 +63,23 @@ __all__ = [
     "TensorBoardLogger",
     "TimeStep",
     "as_per_seat",
+    "concat_batch",
     "content_hash",
+    "default_num_parts",
     "env_spec_for",
     "evaluate",
     "exploitability",
+    "host_cores",
     "load_checkpoint",
     "load_metadata",
     "make_run_logger",
+    "map_parts",
     "masked_softmax",
     "nash_conv",
+    "part_bounds",
     "save_checkpoint",
     "softmax_policy_fn",
+    "split_batch",
     "to_openspiel_policy",
     "uniform_policy_fn",
 ]
