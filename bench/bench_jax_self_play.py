@@ -13,6 +13,10 @@ of the last. The two backends alternate; the median over `--repeats` runs is rep
 "Steps/s without updates" times the acting + stepping loop alone: the jitted `jax_rollout`
 (one device call per T steps) against the adapter's `act` + `env.step` loop.
 
+On the CPU the JAX backend splits its batch into one part per core (`--host-parts`, default
+`detente.lib.default_num_parts()`), rolled out concurrently from host threads
+(`train_jax_self_play(host_parts=...)`); the OpenSpiel backend steps its games in one thread.
+
 `--game` takes any registered JAX game (`detente.games.jax_games.make`) and `--peer-game` the
 host game string of the same game when its name differs. Realpolitik: the JAX engine
 (`realpolitik_jax`) against the host backend's `RealpolitikEnv` (numpy reference engine, the
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -42,6 +47,7 @@ import numpy as np
 
 from detente.agents import PPOConfig, act, make_policy_value_network, stack_params
 from detente.games import jax_games
+from detente.lib import default_num_parts, map_parts, split_batch
 from detente.population.jax_rollout import init_env_states, make_rollout
 from detente.population.jax_self_play import train_jax_self_play
 from detente.population.league_env import env_factory
@@ -66,20 +72,29 @@ def _rate(train_fn, config: SelfPlayConfig, updates: int) -> float:
     return (f1 - f0) / max(t1 - t0, 1e-9)
 
 
-def _jax_rollout_rate(config: SelfPlayConfig, calls: int) -> float:
-    """Frames/s of the jitted rollout alone (acting + stepping, no updates)."""
+def _jax_rollout_rate(config: SelfPlayConfig, calls: int, host_parts: int = 1) -> float:
+    """Frames/s of the jitted rollout alone (acting + stepping, no updates), the batch split
+    into `host_parts` parts rolled out from host threads as in training."""
     game = jax_games.make(config.game)
     network = make_policy_value_network(game.spec, hidden_sizes=config.hidden_sizes)
     params = stack_params([network.init(jax.random.key(0))])
     rollout = jax.jit(make_rollout(game.spec, game.init, game.step, network, config.unroll_length))
     seats = jnp.zeros((1, game.spec.num_players), jnp.int32)
-    state = init_env_states(game.init, jax.random.key(1), config.batch_size)
-    traj, state = rollout(params, seats, state, jax.random.key(2))  # compile
-    jax.block_until_ready(traj)
+    states = split_batch(
+        init_env_states(game.init, jax.random.key(1), config.batch_size), host_parts
+    )
+
+    def play(key):
+        nonlocal states
+        outs = map_parts(
+            rollout, [(params, seats, s, jax.random.fold_in(key, i)) for i, s in enumerate(states)]
+        )
+        states = [state for _, state in outs]
+
+    play(jax.random.key(2))  # compile
     start = time.perf_counter()
     for i in range(calls):
-        traj, state = rollout(params, seats, state, jax.random.key(i))
-    jax.block_until_ready(traj)
+        play(jax.random.key(i))
     return calls * config.unroll_length * config.batch_size / (time.perf_counter() - start)
 
 
@@ -128,7 +143,17 @@ def main(argv=None) -> None:
     parser.add_argument("--jax-updates", type=int, default=None, help="(default 4 * --updates)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one repeat, short runs")
+    parser.add_argument(
+        "--host-parts",
+        type=int,
+        default=default_num_parts(),
+        help="the JAX backend rolls out its batch in this many parts from host threads "
+        "(train_jax_self_play's host_parts; default: the host's cores on the CPU, 1 on "
+        "accelerators)",
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.host_parts <= args.batch_size:
+        parser.error(f"--host-parts must be from 1 to --batch-size, got {args.host_parts}")
     if args.quick:
         args.repeats, args.updates = 1, 6
     jax_updates = args.jax_updates or 4 * args.updates
@@ -150,14 +175,18 @@ def main(argv=None) -> None:
     )
     print(
         f"# game {args.game} vs OpenSpiel {peer_game}: B={config.batch_size}, "
-        f"T={config.unroll_length}, MLP {config.hidden_sizes}, PPO epochs=2 minibatches=4"
+        f"T={config.unroll_length}, MLP {config.hidden_sizes}, PPO epochs=2 minibatches=4, "
+        f"JAX host parts {args.host_parts}"
     )
-    ours, peer = [], []
+    train_jax = functools.partial(train_jax_self_play, host_parts=args.host_parts)
+    ours, peer, one_call = [], [], []
     for _ in range(args.repeats):
-        ours.append(_rate(train_jax_self_play, config, jax_updates))
+        ours.append(_rate(train_jax, config, jax_updates))
         peer.append(_rate(train_self_play, peer_config, args.updates))
+        if args.host_parts > 1:  # the JAX backend in one call per iteration, for the gain
+            one_call.append(_rate(train_jax_self_play, config, jax_updates))
     ours_rate, peer_rate = statistics.median(ours), statistics.median(peer)
-    rollout_ours = _jax_rollout_rate(config, calls=max(4, jax_updates))
+    rollout_ours = _jax_rollout_rate(config, max(4, jax_updates), args.host_parts)
     rollout_peer = _openspiel_rollout_rate(config, peer_game, calls=max(2, args.updates // 2))
     print(f"{'':28s} {'JAX backend':>14s} {'OpenSpiel':>14s} {'ratio':>8s}")
     print(
@@ -169,6 +198,8 @@ def main(argv=None) -> None:
         f"{rollout_ours / rollout_peer:8.1f}"
     )
     runs = f"jax {[round(x) for x in ours]}, openspiel {[round(x) for x in peer]}"
+    if one_call:
+        runs += f", jax in one call per iteration {[round(x) for x in one_call]}"
     print(f"# training runs (frames/s): {runs}")
     line = {
         "bench": "jax_self_play",
@@ -179,6 +210,8 @@ def main(argv=None) -> None:
         "game": args.game,
         "peer_game": peer_game,
         "batch_size": config.batch_size,
+        "host_parts": args.host_parts,
+        "ours_one_call": round(statistics.median(one_call), 1) if one_call else None,
         "unroll_length": config.unroll_length,
         "rollout_only": {
             "ours": round(rollout_ours, 1),

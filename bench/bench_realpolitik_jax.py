@@ -10,9 +10,10 @@ speed drifts between runs. Also reports the compile time and the bytes of one ga
 
 On the CPU each batch is split into one part per core (`--host-parts`, default
 `detente.lib.default_num_parts()`), each part stepped by its own jitted call from its own host
-thread (`detente.lib.host_parallel`): one call keeps about 1.5 of 2 cores busy. The largest
-batch and the adjudication are also timed in one call, for the gain. The `diplomacy` package
-runs in this one Python process, as it ships: one core. Ends by printing one JSON line:
+thread (`detente.lib.host_parallel`): one call keeps about 1.5 of 2 cores busy. Batch 1,024
+(`--one-call-batch`) and the adjudication are also timed in one call, for the gain. The
+`diplomacy` package runs in this one Python process, as it ships: one core. Ends by printing
+one JSON line:
 {"bench": "realpolitik_jax", "ours": ..., "peer": ..., "unit": "phases/s", "ratio": ..., ...}.
 
 With --equivalence it instead plays random games through both engines on every shipped board
@@ -266,6 +267,12 @@ def main() -> None:
         help="split each batch into this many parts run from host threads (default: the "
         "host's cores on the CPU backend, 1 on accelerators; detente.lib.host_parallel)",
     )
+    parser.add_argument(
+        "--one-call-batch",
+        type=int,
+        default=1024,
+        help="with host parts, also time this batch in one call (0: skip)",
+    )
     args = parser.parse_args()
     if args.host_parts < 1:
         parser.error(f"--host-parts must be a positive integer, got {args.host_parts}")
@@ -303,8 +310,8 @@ def main() -> None:
         print(json.dumps(r), flush=True)
         results.append(r)
     one_call = None
-    if results[-1]["parts"] > 1:  # the same batch in one call, for the host threads' gain
-        one_call = bench_jax(env, results[-1]["batch"], args.steps, args.seed, parts=1)
+    if parts > 1 and args.one_call_batch:  # one call for a batch, for the host threads' gain
+        one_call = bench_jax(env, args.one_call_batch, args.steps, args.seed, parts=1)
         print(json.dumps(one_call), flush=True)
     sample_peer()
     ref = bench_reference(args.ref_phases, args.seed)
@@ -332,7 +339,12 @@ def main() -> None:
                 "ratio": None if peer is None else round(ours / peer, 2),
                 "batch": results[-1]["batch"],
                 "host_parts": results[-1]["parts"],
-                "one_call": None if one_call is None else round(one_call["phases_per_s"], 1),
+                "one_call": None
+                if one_call is None
+                else {
+                    "batch": one_call["batch"],
+                    "phases_per_s": round(one_call["phases_per_s"], 1),
+                },
                 "by_batch": {r["batch"]: round(r["phases_per_s"], 1) for r in results},
                 "by_batch_range": {r["batch"]: r["range"] for r in results},
                 "peer_runs": [[round(w, 1), round(p, 1)] for w, p in peer_runs],

@@ -6,7 +6,10 @@ update inside `Learner`) and checkpoint/resume scheme are those of
 of `detente.games.jax_games`, B games are stepped on the device by
 `detente.population.jax_rollout`, and one training iteration (T-step rollout, PPO update,
 parameter averaging, episode statistics) is a single jitted device call. Nothing returns to
-the host between iterations except at log and checkpoint steps.
+the host between iterations except at log and checkpoint steps. On a multi-core CPU,
+`host_parts=n` splits the games into n parts rolled out concurrently from host threads
+(`make_parted_iteration`; one jitted call keeps only about 1.5 of 2 cores busy), then updates in
+one more call.
 
 Reproducibility (same scheme as the OpenSpiel backend): the learner is initialised from
 `fold_in(key(seed), 0)`; update u acts with `fold_in(fold_in(key(seed), 1), u)`; every
@@ -48,6 +51,7 @@ from detente.games import jax_games
 from detente.lib.checkpoint import (
     save_checkpoint,
 )
+from detente.lib.host_parallel import concat_batch, map_parts, split_batch
 from detente.lib.metrics_logger import Logger
 from detente.population.jax_rollout import init_env_states, make_rollout
 from detente.population.self_play import (
@@ -116,12 +120,16 @@ def _build(
     ppo: PPOConfig,
     unroll_length: int,
     average_decay: float,
+    host_parts: int = 1,
 ) -> tuple[jax_games.JaxGame, Network, Callable[..., Any]]:
-    """The game, network and jitted iteration of a config, cached so that runs with the same
-    static settings (other seeds, batch sizes, run lengths, resumed segments) compile once."""
+    """The game, network and iteration of a config, cached so that runs with the same static
+    settings (other seeds, batch sizes, run lengths, resumed segments) compile once."""
     game = jax_games.make(game_name)
     network = make_policy_value_network(game.spec, hidden_sizes=hidden_sizes)
-    return game, network, make_iteration(game, network, ppo, unroll_length, average_decay)
+    if host_parts == 1:
+        return game, network, make_iteration(game, network, ppo, unroll_length, average_decay)
+    iteration = make_parted_iteration(game, network, ppo, unroll_length, host_parts, average_decay)
+    return game, network, iteration
 
 
 def make_iteration(
@@ -161,6 +169,78 @@ def make_iteration(
     return iteration
 
 
+def _concat_trajectories(trajs: list[Trajectory]) -> Trajectory:
+    """One trajectory of the parts' games: time-major fields joined along [B] (axis 1), the
+    learner mask [B, P] along axis 0."""
+    timed = concat_batch([t._replace(learner_mask=None) for t in trajs], axis=1)
+    return timed._replace(learner_mask=jnp.concatenate([t.learner_mask for t in trajs], axis=0))
+
+
+def make_parted_iteration(
+    game: jax_games.JaxGame,
+    network: Network,
+    ppo: PPOConfig,
+    unroll_length: int,
+    num_parts: int,
+    average_decay: float = 0.0,
+) -> Callable[..., tuple[Any, Any, list[Any], EpisodeStats, dict[str, jax.Array]]]:
+    """`make_iteration` with the rollout split into parts rolled out from host threads.
+
+    The B games are kept as `num_parts` batches (`detente.lib.split_batch`); each is rolled out
+    by its own jitted call from its own host thread (`detente.lib.map_parts`), so that on a
+    multi-core CPU every core steps games (one call keeps about 1.5 of 2 cores busy); then one
+    jitted call joins the trajectories and runs the PPO update, the averaging and the episode
+    statistics, as `make_iteration` does. Part i acts with `fold_in(acting_key, i)` (one part:
+    `acting_key` itself, so one part gives `make_iteration`'s results exactly); the result
+    depends on `num_parts`, and is reproducible for a given number.
+
+    Args:
+      game, network, ppo, unroll_length, average_decay: as in `make_iteration`.
+      num_parts: parts per rollout, >= 1.
+
+    Returns:
+      `iteration(train_state, average, env_parts, stats, root_key, update int32 [])
+      -> (train_state, average, env_parts, stats, metrics)`, where `env_parts` is the list of
+      the parts' batched states.
+    """
+    _, update_fn = make_ppo(network, ppo)
+    rollout = make_rollout(game.spec, game.init, game.step, network, unroll_length)
+    seat_members = jnp.zeros((1, game.spec.num_players), jnp.int32)  # every seat: member 0
+
+    @jax.jit
+    def rollout_part(params, env_state, key):
+        return rollout(jax.tree.map(lambda x: x[None], params), seat_members, env_state, key)
+
+    @jax.jit
+    def learn(train_state, average, stats, trajs):
+        traj = _concat_trajectories(trajs)
+        train_state, metrics = update_fn(train_state, traj)
+        average = _polyak(average, train_state.params, average_decay)
+        return train_state, average, _accumulate(stats, traj), metrics
+
+    @jax.jit
+    def part_keys(root_key, update):
+        acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
+        if num_parts == 1:
+            return acting_key[None]
+        return jax.vmap(lambda i: jax.random.fold_in(acting_key, i))(jnp.arange(num_parts))
+
+    def iteration(train_state, average, env_parts, stats, root_key, update):
+        if len(env_parts) != num_parts:
+            raise ValueError(f"expected {num_parts} parts of games, got {len(env_parts)}")
+        keys = part_keys(root_key, update)
+        outs = map_parts(
+            rollout_part,
+            [(train_state.params, part, keys[i]) for i, part in enumerate(env_parts)],
+        )
+        train_state, average, stats, metrics = learn(
+            train_state, average, stats, [traj for traj, _ in outs]
+        )
+        return train_state, average, [state for _, state in outs], stats, metrics
+
+    return iteration
+
+
 def _placement(num_devices: int, batch: int) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     """`(shard_games, replicate)`: place a batched pytree split over `num_devices` local devices
     along its leading [B] axis, and a pytree replicated on them (identities for one device)."""
@@ -193,6 +273,7 @@ def train_jax_self_play(
     on_log: OnLog | None = None,
     initial_params: Any = None,
     num_devices: int = 1,
+    host_parts: int = 1,
 ) -> SelfPlayResult:
     """Trains one policy by naive self-play on a JAX game; resumes from `run_dir` if present.
 
@@ -214,20 +295,43 @@ def train_jax_self_play(
         cores) under XLA's SPMD partitioner, the parameters replicated. B must be a multiple.
         The same seed gives the same games; sums over the batch may be reordered, so numbers
         can differ from a one-device run in the last float bits.
+      host_parts: split the B games into this many parts, rolled out concurrently from host
+        threads (`make_parted_iteration`): on a multi-core CPU, one part per core
+        (`detente.lib.default_num_parts()`) uses every core. Each part acts with its own key,
+        so the run depends on `host_parts` (reproducible for a given value). 1: one jitted
+        call per iteration, as on accelerators. Not combined with `num_devices` > 1.
 
     Returns:
       A `SelfPlayResult`.
 
     Raises:
       ValueError: if the game is not a JAX game, `max_steps` would truncate it,
-        `initial_params` do not fit the network, or `num_devices` is not a divisor of B within
-        the local devices.
+        `initial_params` do not fit the network, `num_devices` is not a divisor of B within
+        the local devices, or `host_parts` is not between 1 and B (or is combined with
+        `num_devices` > 1).
       CheckpointError: if `run_dir` holds a checkpoint of another game or backend.
     """
     if not isinstance(config, SelfPlayConfig):
         raise TypeError(f"config must be a SelfPlayConfig, got {type(config).__name__}")
+    batch = config.batch_size
+    if isinstance(host_parts, bool) or not isinstance(host_parts, int):
+        raise ValueError(f"host_parts must be an integer, got {host_parts!r}")
+    if not 1 <= host_parts <= batch:
+        raise ValueError(
+            f"host_parts={host_parts}: accepted 1 to batch_size={batch} (every part needs a game)"
+        )
+    if host_parts > 1 and num_devices != 1:
+        raise ValueError(
+            f"host_parts={host_parts} with num_devices={num_devices}: host parts split the "
+            "games over CPU cores, devices over accelerators; use one or the other"
+        )
     game, network, iteration = _build(
-        config.game, config.hidden_sizes, config.ppo, config.unroll_length, config.average_decay
+        config.game,
+        config.hidden_sizes,
+        config.ppo,
+        config.unroll_length,
+        config.average_decay,
+        host_parts,
     )
     spec = game.spec
     if config.max_steps is not None and config.max_steps < spec.max_steps:
@@ -266,6 +370,8 @@ def train_jax_self_play(
             segment = update // config.checkpoint_every
             segment_key = jax.random.fold_in(jax.random.fold_in(root_key, 2), segment)
             env_state = shard_games(init_env_states(game.init, segment_key, batch))
+            if host_parts > 1:
+                env_state = split_batch(env_state, host_parts)
             stats = stats._replace(running=jnp.zeros((batch, num_players), jnp.float32))
         train_state, average, env_state, stats, metrics = iteration(
             train_state, average, env_state, stats, root_key, jnp.int32(update)
@@ -327,6 +433,7 @@ def train(
     on_log: OnLog | None = None,
     initial_params: Any = None,
     num_devices: int = 1,
+    host_parts: int = 1,
 ) -> SelfPlayResult:
     """Naive self-play on the backend that fits `config.game`.
 
@@ -338,6 +445,8 @@ def train(
       run_dir, logger, progress, on_log, initial_params: as in `train_self_play`.
       num_devices: devices the JAX backend shards the games over (`train_jax_self_play`);
         the host backend runs on one.
+      host_parts: parts of the batch the JAX backend rolls out from host threads
+        (`train_jax_self_play`); the host backend steps its games in one thread.
 
     Returns:
       A `SelfPlayResult`.
@@ -357,10 +466,11 @@ def train(
         "initial_params": initial_params,
     }
     if backend == "jax":
-        return train_jax_self_play(config, num_devices=num_devices, **common)
-    if num_devices != 1:
+        return train_jax_self_play(config, num_devices=num_devices, host_parts=host_parts, **common)
+    if num_devices != 1 or host_parts != 1:
         raise ValueError(
-            f"num_devices={num_devices}: only the JAX backend shards games over devices; "
-            f"{config.game!r} runs on the host backend"
+            f"num_devices={num_devices}, host_parts={host_parts}: only the JAX backend "
+            f"splits its games over devices or host threads; {config.game!r} runs on the "
+            "host backend"
         )
     return train_self_play(config, **common)

@@ -10,9 +10,11 @@ import jax
 import numpy as np
 import pytest
 
-from detente.agents import PPOConfig
-from detente.lib import CheckpointError, load_metadata, save_checkpoint
+from detente.agents import Learner, PPOConfig, make_policy_value_network, make_ppo
+from detente.games import jax_games
+from detente.lib import CheckpointError, load_metadata, save_checkpoint, split_batch
 from detente.population import jax_self_play
+from detente.population.jax_rollout import init_env_states, make_rollout
 from detente.population.jax_self_play import train, train_jax_self_play
 from detente.population.self_play import SelfPlayConfig
 
@@ -174,3 +176,85 @@ def test_games_sharded_over_two_devices_match_one_device():
 def test_num_devices_is_checked():
     with pytest.raises(ValueError, match="local device"):
         train_jax_self_play(TINY, progress=False, num_devices=64)
+
+
+def _assert_close(a, b):
+    # Separately compiled programs (rollout and update fused or apart) may round the last
+    # float bit differently; integers and booleans must match exactly.
+    for x, y in zip(_leaves(a), _leaves(b), strict=True):
+        if np.issubdtype(x.dtype, np.floating):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(x, y)
+
+
+def _one_iteration(iteration, env_state, config=TINY):
+    game = jax_games.make(config.game)
+    network = make_policy_value_network(game.spec, hidden_sizes=config.hidden_sizes)
+    learner = Learner(network, config.ppo, jax.random.key(3))
+    stats = jax_self_play._zero_stats(config.batch_size, game.spec.num_players)
+    params = learner.state.params
+    return iteration(learner.state, params, env_state, stats, jax.random.key(4), np.int32(2))
+
+
+def test_parted_iteration_equals_the_fused_one_with_one_part_and_splits_the_keys():
+    game = jax_games.make(TINY.game)
+    network = make_policy_value_network(game.spec, hidden_sizes=TINY.hidden_sizes)
+    build = (game, network, TINY.ppo, TINY.unroll_length)
+    states = init_env_states(game.init, jax.random.key(5), TINY.batch_size)
+    fused = _one_iteration(jax_self_play.make_iteration(*build, 0.5), states)
+    one = _one_iteration(jax_self_play.make_parted_iteration(*build, 1, 0.5), [states])
+    _assert_close(fused[:2] + fused[3:], one[:2] + one[3:])
+    _assert_close(fused[2], one[2][0])
+    # Two parts: part i rolls out its half with fold_in(acting_key, i), then one update on
+    # the joined trajectory (time-major fields along [B], the learner mask along axis 0).
+    two = _one_iteration(
+        jax_self_play.make_parted_iteration(*build, 2, 0.5), split_batch(states, 2)
+    )
+    learner = Learner(network, TINY.ppo, jax.random.key(3))
+    rollout = make_rollout(game.spec, game.init, game.step, network, TINY.unroll_length)
+    acting_key = jax.random.fold_in(jax.random.fold_in(jax.random.key(4), 1), 2)
+    stacked = jax.tree.map(lambda x: x[None], learner.state.params)
+    seats = np.zeros((1, game.spec.num_players), np.int32)
+    halves = [
+        rollout(stacked, seats, part, jax.random.fold_in(acting_key, i))
+        for i, part in enumerate(split_batch(states, 2))
+    ]
+    trajs = [traj for traj, _ in halves]
+    joined = jax.tree.map(lambda *x: np.concatenate(x, axis=1), *trajs)
+    joined = joined._replace(learner_mask=np.concatenate([t.learner_mask for t in trajs]))
+    _, update = make_ppo(network, TINY.ppo)
+    expected_state, _ = update(learner.state, joined)
+    _assert_close(two[0], expected_state)
+    _assert_close(two[2], [state for _, state in halves])
+
+
+def test_host_parts_runs_are_reproducible_and_resume_exactly(tmp_path):
+    first = train_jax_self_play(TINY, progress=False, host_parts=2)
+    second = train_jax_self_play(TINY, progress=False, host_parts=2)
+    _assert_identical(first.state, second.state)
+    assert first.env_steps == 4 * 2 * 8
+    train_jax_self_play(
+        dataclasses.replace(TINY, num_updates=2), run_dir=tmp_path, progress=False, host_parts=2
+    )
+    resumed = train_jax_self_play(TINY, run_dir=tmp_path, progress=False, host_parts=2)
+    _assert_identical(resumed.state, first.state)
+
+
+@pytest.mark.parametrize(
+    ("host_parts", "num_devices", "match"),
+    [
+        (0, 1, r"host_parts=0: accepted 1 to batch_size=8"),
+        (9, 1, r"host_parts=9: accepted 1 to batch_size=8"),
+        (True, 1, "host_parts must be an integer, got True"),
+        (2, 2, "host_parts=2 with num_devices=2"),
+    ],
+)
+def test_bad_host_parts_are_refused_before_any_work(host_parts, num_devices, match):
+    with pytest.raises(ValueError, match=match):
+        train_jax_self_play(TINY, progress=False, host_parts=host_parts, num_devices=num_devices)
+
+
+def test_host_parts_are_refused_on_the_host_backend():
+    with pytest.raises(ValueError, match="host_parts=2: only the JAX backend"):
+        train(TINY, backend="openspiel", host_parts=2)
