@@ -191,8 +191,9 @@ def make_parted_iteration(
     multi-core CPU every core steps games (one call keeps about 1.5 of 2 cores busy); then one
     jitted call joins the trajectories and runs the PPO update, the averaging and the episode
     statistics, as `make_iteration` does. Part i acts with `fold_in(acting_key, i)` (one part:
-    `acting_key` itself, so one part gives `make_iteration`'s results exactly); the result
-    depends on `num_parts`, and is reproducible for a given number.
+    `acting_key` itself, so one part computes what `make_iteration` does, equal up to the float
+    rounding of separately compiled programs); the result depends on `num_parts`, and is
+    reproducible for a given number.
 
     Args:
       game, network, ppo, unroll_length, average_decay: as in `make_iteration`.
