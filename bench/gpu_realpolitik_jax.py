@@ -5,6 +5,9 @@ batch size the compile time and the phases per second of random legal play on th
 (actions sampled on the device from the masks, auto-reset, one jitted `lax.scan`), then
 self-play training frames per second on the JAX backend (`train_jax_self_play` on
 `realpolitik_jax`, PPO updates included, compilation excluded, as in bench_jax_self_play.py),
+then the issue's training ratio: duel self-play frames/s on the JAX backend against the host
+backend (`train_self_play` on the numpy `RealpolitikEnv`, stepped on the host CPU, acting on
+the device), the same board, network and PPO config as bench_jax_self_play.py, in this run;
 then `RealpolitikJax.adjudicate` alone (the rules, no mask or observation), then the
 `diplomacy` package's phases per second (whole loop, and `process()` alone) on this machine's
 host CPU (one process; the peer of the ratios), and ends with one JSON line. Batches that do not
@@ -12,12 +15,13 @@ fit in memory are reported as such and skipped. Designed to finish in under 5 mi
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
          [--self-play-game "realpolitik_jax(map=classic,max_years=2)"]
-         [--self-play-batches 1024,2048] [--adjudication-batch 4096]
+         [--self-play-batches 1024,2048] [--duel-batch 1024] [--adjudication-batch 4096]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -33,7 +37,9 @@ from bench_realpolitik_jax import bench_adjudication, bench_jax, state_bytes  # 
 from detente.agents import PPOConfig  # noqa: E402
 from detente.games.realpolitik_jax import RealpolitikJax  # noqa: E402
 from detente.population.jax_self_play import train_jax_self_play  # noqa: E402
-from detente.population.self_play import SelfPlayConfig  # noqa: E402
+from detente.population.self_play import SelfPlayConfig, train_self_play  # noqa: E402
+
+DUEL_JAX, DUEL_HOST = "realpolitik_jax(map=duel,max_years=2)", "realpolitik(map=duel,max_years=2)"
 
 
 def self_play_rate(game: str, batch: int, updates: int) -> float:
@@ -49,6 +55,23 @@ def self_play_rate(game: str, batch: int, updates: int) -> float:
     return _rate(train_jax_self_play, config, updates)
 
 
+def duel_training_ratio(batch: int, updates: int) -> dict:
+    """Duel self-play frames/s, JAX backend (4 * `updates` updates) against the host backend
+    (`updates` updates), bench_jax_self_play.py's config (MLP (64, 64), T = 16, PPO 2 epochs
+    x 4 minibatches) at batch `batch`, updates included, compilation excluded."""
+    config = SelfPlayConfig(
+        game=DUEL_JAX,
+        batch_size=batch,
+        unroll_length=16,
+        hidden_sizes=(64, 64),
+        ppo=PPOConfig(num_epochs=2, num_minibatches=4),
+        log_every=10**6,
+    )
+    ours = _rate(train_jax_self_play, config, 4 * updates)
+    peer = _rate(train_self_play, dataclasses.replace(config, game=DUEL_HOST), updates)
+    return {"batch": batch, "ours": round(ours, 1), "peer": round(peer, 1), "ratio": ours / peer}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="1024,4096,16384,65536")
@@ -59,6 +82,8 @@ def main() -> None:
     parser.add_argument("--self-play-updates", type=int, default=6)
     parser.add_argument("--peer-phases", type=int, default=200, help="diplomacy package phases")
     parser.add_argument("--adjudication-batch", type=int, default=4096)
+    parser.add_argument("--duel-batch", type=int, default=1024, help="0: skip the duel ratio")
+    parser.add_argument("--duel-updates", type=int, default=6, help="host backend updates")
     args = parser.parse_args()
     device = jax.devices()[0]
     print(f"device: {device.platform} {device.device_kind}", flush=True)
@@ -87,6 +112,14 @@ def main() -> None:
             print(f"self-play batch {batch}: failed ({type(e).__name__}: {str(e)[:200]})")
             continue
         print(f"self-play {args.self_play_game} B={batch}: {self_play[batch]:.0f} frames/s")
+    duel = None
+    if args.duel_batch:
+        try:
+            duel = duel_training_ratio(args.duel_batch, args.duel_updates)
+            duel["ratio"] = round(duel["ratio"], 1)
+            print(f"duel self-play training (JAX vs host backend): {json.dumps(duel)}", flush=True)
+        except Exception as e:  # out of memory on the device: report and go on
+            print(f"duel self-play: failed ({type(e).__name__}: {str(e)[:200]})", flush=True)
     best = max(out.values(), key=lambda r: r["phases_per_s"], default=None)
     adj = bench_adjudication(env, args.adjudication_batch, args.steps, 0)[1]
     print(f"adjudication alone, batch {args.adjudication_batch}: {adj:.0f} phases/s", flush=True)
@@ -116,6 +149,7 @@ def main() -> None:
                 },
                 "self_play_game": args.self_play_game,
                 "self_play_frames_per_s": {b: round(r, 1) for b, r in self_play.items()},
+                "duel_training": duel,
             }
         )
     )
