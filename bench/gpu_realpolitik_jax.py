@@ -42,31 +42,28 @@ from detente.population.self_play import SelfPlayConfig, train_self_play  # noqa
 DUEL_JAX, DUEL_HOST = "realpolitik_jax(map=duel,max_years=2)", "realpolitik(map=duel,max_years=2)"
 
 
-def self_play_rate(game: str, batch: int, updates: int) -> float:
-    """Self-play training frames/s (phases of one game) on the JAX backend, updates included."""
-    config = SelfPlayConfig(
+def _config(game: str, batch: int, hidden_sizes: tuple[int, ...]) -> SelfPlayConfig:
+    """T = 16, PPO 2 epochs x 4 minibatches, as in bench_jax_self_play.py."""
+    return SelfPlayConfig(
         game=game,
         batch_size=batch,
         unroll_length=16,
-        hidden_sizes=(256, 256),
+        hidden_sizes=hidden_sizes,
         ppo=PPOConfig(num_epochs=2, num_minibatches=4),
         log_every=10**6,
     )
-    return _rate(train_jax_self_play, config, updates)
+
+
+def self_play_rate(game: str, batch: int, updates: int) -> float:
+    """Self-play training frames/s (phases of one game) on the JAX backend, updates included."""
+    return _rate(train_jax_self_play, _config(game, batch, (256, 256)), updates)
 
 
 def duel_training_ratio(batch: int, updates: int) -> dict:
     """Duel self-play frames/s, JAX backend (4 * `updates` updates) against the host backend
     (`updates` updates), bench_jax_self_play.py's config (MLP (64, 64), T = 16, PPO 2 epochs
     x 4 minibatches) at batch `batch`, updates included, compilation excluded."""
-    config = SelfPlayConfig(
-        game=DUEL_JAX,
-        batch_size=batch,
-        unroll_length=16,
-        hidden_sizes=(64, 64),
-        ppo=PPOConfig(num_epochs=2, num_minibatches=4),
-        log_every=10**6,
-    )
+    config = _config(DUEL_JAX, batch, (64, 64))
     ours = _rate(train_jax_self_play, config, 4 * updates)
     peer = _rate(train_self_play, dataclasses.replace(config, game=DUEL_HOST), updates)
     return {"batch": batch, "ours": round(ours, 1), "peer": round(peer, 1), "ratio": ours / peer}
