@@ -117,7 +117,9 @@ def map_parts(fn: Callable[..., Any], parts_args: Sequence[Sequence[Any]]) -> li
     """Calls `fn(*args)` for every `args` of `parts_args`, concurrently from host threads.
 
     Each thread waits for its result (`jax.block_until_ready`), so the calls overlap and
-    every result is ready on return. One part is called in the caller's thread.
+    every result is ready on return. A single part is called in the caller's thread. The
+    threads come from one pool per number of parts, kept for the process: `fn` must not
+    itself call `map_parts` with as many parts (the pool's threads would wait on each other).
 
     Returns:
       The results in the order of `parts_args`. An exception of any call is raised here,
