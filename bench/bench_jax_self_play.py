@@ -54,6 +54,20 @@ from detente.population.league_env import env_factory
 from detente.population.self_play import SelfPlayConfig, train_self_play
 
 
+def bench_config(
+    game: str, batch: int, hidden_sizes: tuple[int, ...], unroll_length: int = 16
+) -> SelfPlayConfig:
+    """The bench's self-play config: PPO 2 epochs x 4 minibatches, no logging but `_rate`'s."""
+    return SelfPlayConfig(
+        game=game,
+        batch_size=batch,
+        unroll_length=unroll_length,
+        hidden_sizes=hidden_sizes,
+        ppo=PPOConfig(num_epochs=2, num_minibatches=4),
+        log_every=10**6,
+    )
+
+
 def _rate(train_fn, config: SelfPlayConfig, updates: int) -> float:
     """Frames/s of `train_fn` from the end of its first update to the end of its last.
 
@@ -158,14 +172,7 @@ def main(argv=None) -> None:
         args.repeats, args.updates = 1, 6
     jax_updates = args.jax_updates or 4 * args.updates
     peer_game = args.peer_game or args.game
-    config = SelfPlayConfig(
-        game=args.game,
-        batch_size=args.batch_size,
-        unroll_length=args.unroll_length,
-        hidden_sizes=tuple(args.hidden_sizes),
-        ppo=PPOConfig(num_epochs=2, num_minibatches=4),
-        log_every=10**6,
-    )
+    config = bench_config(args.game, args.batch_size, tuple(args.hidden_sizes), args.unroll_length)
     peer_config = dataclasses.replace(config, game=peer_game)
     device = jax.devices()[0]
     print(

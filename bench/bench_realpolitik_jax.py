@@ -318,7 +318,7 @@ def main() -> None:
     adj_batch = args.adjudication_batch
     adj = {}
     if adj_batch:
-        adj = bench_adjudication(env, adj_batch, args.steps, args.seed, tuple({1, parts}))
+        adj = bench_adjudication(env, adj_batch, args.steps, args.seed, tuple(sorted({1, parts})))
     sample_peer()
     ours = results[-1]["phases_per_s"]
     peer = statistics.median(p[0] for p in peer_runs) if peer_runs else None

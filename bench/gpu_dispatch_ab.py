@@ -42,11 +42,11 @@ def use(dispatch: str | int) -> None:
         _engine.DISPATCH_CHUNK = int(dispatch)
 
 
-def best_chunk(rates: dict[str, float]) -> list[str]:
-    """The fastest chunk size of one batch's rates (keyed "select" or a chunk size), as a
-    list of one, or [] when only the select was measured."""
+def best_chunk(rates: dict[str, float]) -> str | None:
+    """The fastest chunk size of one batch's rates (keyed "select" or a chunk size), or None
+    when only the select was measured."""
     chunked = {d: r for d, r in rates.items() if d != "select"}
-    return [max(chunked, key=chunked.get)] if chunked else []
+    return max(chunked, key=chunked.get) if chunked else None
 
 
 def main() -> None:
@@ -77,7 +77,8 @@ def main() -> None:
             )
     adjudication = {}
     batch = args.adjudication_batch
-    for dispatch in ("select", *best_chunk(step[max(step)])[:1]):
+    best = best_chunk(step[max(step)])
+    for dispatch in ("select",) if best is None else ("select", best):
         use(dispatch)
         adjudication[dispatch] = bench_adjudication(env, batch, args.steps, 0)[1]
         print(
@@ -97,7 +98,7 @@ def main() -> None:
                 flush=True,
             )
     batch, rates = max(step.items(), key=lambda kv: max(kv[1].values()))
-    best = (best_chunk(rates) or [None])[0]
+    best = best_chunk(rates)
     print(
         json.dumps(
             {

@@ -30,43 +30,35 @@ import time
 import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_jax_self_play import _rate  # noqa: E402
+from bench_jax_self_play import _rate, bench_config  # noqa: E402
 from bench_realpolitik_adjudicator import diplomacy_rates  # noqa: E402
 from bench_realpolitik_jax import bench_adjudication, bench_jax, state_bytes  # noqa: E402
 
-from detente.agents import PPOConfig  # noqa: E402
 from detente.games.realpolitik_jax import RealpolitikJax  # noqa: E402
 from detente.population.jax_self_play import train_jax_self_play  # noqa: E402
-from detente.population.self_play import SelfPlayConfig, train_self_play  # noqa: E402
+from detente.population.self_play import train_self_play  # noqa: E402
 
 DUEL_JAX, DUEL_HOST = "realpolitik_jax(map=duel,max_years=2)", "realpolitik(map=duel,max_years=2)"
 
 
-def _config(game: str, batch: int, hidden_sizes: tuple[int, ...]) -> SelfPlayConfig:
-    """T = 16, PPO 2 epochs x 4 minibatches, as in bench_jax_self_play.py."""
-    return SelfPlayConfig(
-        game=game,
-        batch_size=batch,
-        unroll_length=16,
-        hidden_sizes=hidden_sizes,
-        ppo=PPOConfig(num_epochs=2, num_minibatches=4),
-        log_every=10**6,
-    )
-
-
 def self_play_rate(game: str, batch: int, updates: int) -> float:
     """Self-play training frames/s (phases of one game) on the JAX backend, updates included."""
-    return _rate(train_jax_self_play, _config(game, batch, (256, 256)), updates)
+    return _rate(train_jax_self_play, bench_config(game, batch, (256, 256)), updates)
 
 
 def duel_training_ratio(batch: int, updates: int) -> dict:
     """Duel self-play frames/s, JAX backend (4 * `updates` updates) against the host backend
     (`updates` updates), bench_jax_self_play.py's config (MLP (64, 64), T = 16, PPO 2 epochs
     x 4 minibatches) at batch `batch`, updates included, compilation excluded."""
-    config = _config(DUEL_JAX, batch, (64, 64))
+    config = bench_config(DUEL_JAX, batch, (64, 64))
     ours = _rate(train_jax_self_play, config, 4 * updates)
     peer = _rate(train_self_play, dataclasses.replace(config, game=DUEL_HOST), updates)
-    return {"batch": batch, "ours": round(ours, 1), "peer": round(peer, 1), "ratio": ours / peer}
+    return {
+        "batch": batch,
+        "ours": round(ours, 1),
+        "peer": round(peer, 1),
+        "ratio": round(ours / peer, 1),
+    }
 
 
 def main() -> None:
@@ -113,7 +105,6 @@ def main() -> None:
     if args.duel_batch:
         try:
             duel = duel_training_ratio(args.duel_batch, args.duel_updates)
-            duel["ratio"] = round(duel["ratio"], 1)
             print(f"duel self-play training (JAX vs host backend): {json.dumps(duel)}", flush=True)
         except Exception as e:  # out of memory on the device: report and go on
             print(f"duel self-play: failed ({type(e).__name__}: {str(e)[:200]})", flush=True)
