@@ -23,13 +23,16 @@ Each backup step decides at least one decision, so sweeps plus backup steps are 
 4N + 2 iterations of one `lax.while_loop` (N provinces); docs/realpolitik_jax.md gives the argument.
 Rings are found by pointer doubling (ceil(log2 N) squarings of the successor map): once per phase,
 or, given the batch's `vmap` axis name, in the backup step, which then runs only in the iterations
-where some game needs a backup rule.
+where some game needs a backup rule. Given the axis name, the games still undecided after
+`RESOLVE_FIRST_SWEEPS` sweeps also continue in smaller sub-chunks of their own, so that the batch
+does not sweep until its slowest game has settled.
 
 Units are indexed by province (one unit per province). Dimension names: N provinces, S seas.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -106,6 +109,310 @@ def _seg_any(x: jax.Array, seg: jax.Array, n: int) -> jax.Array:
     return jnp.zeros(n + 1, bool).at[jnp.where(x & (seg >= 0), seg, n)].set(True)[:n]
 
 
+# The CPU's chunks (`axis_name` given) sweep every game RESOLVE_FIRST_SWEEPS times, then continue
+# only the games still undecided, gathered into sub-chunks of a chunk's 1 / RESOLVE_STRAGGLERS (at
+# least RESOLVE_STRAGGLERS_MIN games): in random play half the phases settle in one sweep and
+# 96% in two, but a batched loop runs until its slowest game settles (3.4 sweeps on average in a
+# chunk of 256). docs/realpolitik_jax.md has the measurements.
+RESOLVE_FIRST_SWEEPS = 2
+RESOLVE_STRAGGLERS = 8
+RESOLVE_STRAGGLERS_MIN = 4
+_STRAGGLER_AXIS = "resolve_games"
+
+
+class _Relations(NamedTuple):
+    """The per-game arrays the sweeps read, all fixed by the orders; [N] unless noted."""
+
+    present: jax.Array  # bool, a unit stands here
+    is_move: jax.Array  # bool, a move (after matching)
+    is_sup: jax.Array  # bool, a matched support
+    is_conv: jax.Array  # bool, a matched convoy
+    by_convoy: jax.Array  # bool, a move by convoy
+    dest: jax.Array  # int32, a move's destination, else -1
+    h2h: jax.Array  # int32, the head-to-head partner's province, else -1
+    occupied_dest: jax.Array  # bool, a unit stands at the destination
+    dest_move: jax.Array  # bool, the unit at the destination moves
+    same_power_dest: jax.Array  # bool, the unit at the destination is of the mover's power
+    sup_seg: jax.Array  # int32, the supported unit's province, else -1
+    move_seg: jax.Array  # int32, a move's destination, else -1
+    sup_excl: jax.Array  # bool, a support not counted against the target's power
+    cutter: jax.Array  # bool, a move that cuts a support at its destination unless it fails
+    succ: jax.Array  # int32, the next unit of a ring of moves, else -1
+    same_army: jax.Array  # bool [S, S], adjacent seas convoying the same army
+    start: jax.Array  # bool [S], a convoying sea next to its army
+    army_onehot: jax.Array  # bool [S, N], a convoying sea next to its army's destination
+
+
+class _Carry(NamedTuple):
+    """The resolution loop's state: decision and path bounds [N], the flag, the iterations."""
+
+    d_lo: jax.Array
+    d_hi: jax.Array
+    p_lo: jax.Array
+    p_hi: jax.Array
+    flag: jax.Array
+    it: jax.Array
+
+
+def _paths(rel: _Relations, usable_sea: jax.Array) -> jax.Array:
+    """bool [2, N] armies with a convoy path, from bool [2, S] usable seas (lower, upper bound).
+
+    Reached seas only grow, so the search stops at the first step that adds none (the same
+    result as S steps; without convoys it stops after one step).
+    """
+    num_seas = rel.start.shape[0]
+
+    def cond(carry):
+        _, changed, i = carry
+        return changed & (i < num_seas)
+
+    def body(carry):
+        reached, _, i = carry
+        grow = jnp.any(rel.same_army[None] & reached[:, None, :], axis=2)
+        new = usable_sea & (rel.start | grow)
+        return new, jnp.any(new != reached), i + 1
+
+    reached0 = usable_sea & rel.start
+    reached, _, _ = jax.lax.while_loop(cond, body, (reached0, jnp.ones((), bool), 0))
+    return jnp.any(rel.army_onehot[None] & reached[:, :, None], axis=1)
+
+
+def _sweep(rel: _Relations, sea_province: jax.Array, d_lo, d_hi, p_lo, p_hi):
+    """One sweep: every decision and path recomputed from the bounds, intersected with them."""
+    n = rel.present.shape[0]
+    is_move, is_sup, present = rel.is_move, rel.is_sup, rel.present
+    occupied_dest, dest_move, h2h = rel.occupied_dest, rel.dest_move, rel.h2h
+    move_seg = rel.move_seg
+    idx = jnp.arange(n)
+    # Each sweep reduces over three relations: supporters -> the supported unit (`sup_seg`),
+    # movers -> their destination (`move_seg`) and the gathers back. The bounds' columns are
+    # stacked so that each reduction is one scatter or gather of a few columns: on XLA's CPU
+    # one of 4 columns costs about half of 4 of one (14 scatters and 14 gathers a sweep
+    # became 3 and 4).
+    excl = rel.sup_excl.astype(jnp.int32)
+    unit_code = idx + 1  # > 0: an encoded maximum carries the unit holding it
+    s_lo = (d_lo & is_sup).astype(jnp.int32)
+    s_hi = (d_hi & is_sup).astype(jnp.int32)
+    sup = _seg_cols(jnp.stack([s_lo, s_hi, s_lo * excl, s_hi * excl], 1), rel.sup_seg, n, "add")
+    sup_lo, sup_hi, exc_lo, exc_hi = (sup[:, c] for c in range(4))
+    conv_sea = rel.is_conv[sea_province] & jnp.stack([d_lo, d_hi])[:, sea_province]  # [2, S]
+    np_lh = jnp.where(rel.by_convoy, _paths(rel, conv_sea), True)
+    p_lo2 = p_lo | np_lh[0]
+    p_hi2 = p_hi & np_lh[1]
+    # Hold strength of each province (its unit).
+    hold_lo = jnp.where(is_move, (~d_hi).astype(jnp.int32), 1 + sup_lo)
+    hold_hi = jnp.where(is_move, (~d_lo).astype(jnp.int32), 1 + sup_hi)
+    hold_lo = jnp.where(present, hold_lo, 0)
+    hold_hi = jnp.where(present, hold_hi, 0)
+    d_int = jnp.stack([d_lo, d_hi], 1).astype(jnp.int32)
+    at_dest = _gather_cols(jnp.concatenate([d_int, jnp.stack([hold_lo, hold_hi], 1)], 1), rel.dest)
+    at_h2h = _gather_cols(jnp.concatenate([1 + sup[:, :2], d_int], 1), h2h)
+    # Attack strength.
+    om_lo = occupied_dest & dest_move & (h2h != rel.dest) & (at_dest[:, 0] > 0)
+    om_hi = occupied_dest & dest_move & (h2h != rel.dest) & (at_dest[:, 1] > 0)
+    full_lo, full_hi = 1 + sup_lo, 1 + sup_hi
+    excl_lo = jnp.where(rel.same_power_dest, 0, 1 + exc_lo)
+    excl_hi = jnp.where(rel.same_power_dest, 0, 1 + exc_hi)
+    free = ~occupied_dest
+    att_lo = jnp.where(
+        free | om_lo, full_lo, jnp.where(om_hi, jnp.minimum(full_lo, excl_lo), excl_lo)
+    )
+    att_hi = jnp.where(
+        free | om_lo, full_hi, jnp.where(om_hi, jnp.maximum(full_hi, excl_hi), excl_hi)
+    )
+    att_lo = jnp.where(p_lo2, att_lo, 0)
+    att_hi = jnp.where(p_hi2, att_hi, 0)
+    # Defend strength of a head-to-head partner, else the hold strength of the destination.
+    has_h2h = h2h >= 0
+    opp_lo = jnp.where(has_h2h, at_h2h[:, 0], at_dest[:, 2])
+    opp_hi = jnp.where(has_h2h, at_h2h[:, 1], at_dest[:, 3])
+    # Prevent strength of each mover, and the largest of the other movers into its
+    # destination: the destination's maximum, encoded with the unit holding it, for every
+    # mover but that unit; for that unit the maximum over the others (a second scatter).
+    partner_lo = at_h2h[:, 2] > 0
+    partner_hi = at_h2h[:, 3] > 0
+    prev = jnp.stack(
+        [
+            jnp.where(is_move & p_lo2 & ~partner_hi, 1 + sup_lo, 0),
+            jnp.where(is_move & p_hi2 & ~partner_lo, 1 + sup_hi, 0),
+        ],
+        1,
+    )  # [N, 2]
+    into = _seg_cols(
+        jnp.concatenate(
+            [
+                prev * (n + 1) + unit_code[:, None],
+                jnp.stack([rel.cutter & p_lo2, rel.cutter & p_hi2], 1).astype(jnp.int32),
+            ],
+            1,
+        ),
+        move_seg,
+        n,
+        "max",
+    )  # [N, 4]: per destination, encoded maximum (lo, hi), cut (certain, possible)
+    top_code = _gather_cols(into[:, :2], move_seg)
+    holder = top_code % (n + 1) - 1
+    is_holder = holder == idx[:, None]
+    second = _gather_cols(_seg_cols(jnp.where(is_holder, 0, prev), move_seg, n, "max"), move_seg)
+    others = jnp.where(is_holder, second, top_code // (n + 1))  # [N, 2]
+    mv_lo = d_lo | (p_lo2 & (att_lo > opp_hi) & (att_lo > others[:, 1]))
+    mv_hi = d_hi & p_hi2 & (att_hi > opp_lo) & (att_hi > others[:, 0])
+    # Units that stay: support given / not dislodged, from the moves' bounds of this sweep
+    # (a dislodgement cuts the support in the same sweep: fewer sweeps, same fixed point).
+    dislodge = _seg_cols(jnp.stack([mv_lo, mv_hi], 1).astype(jnp.int32), move_seg, n, "max")
+    st_lo = (into[:, 3] == 0) & (dislodge[:, 1] == 0)
+    st_hi = (into[:, 2] == 0) & (dislodge[:, 0] == 0)
+    new_lo = jnp.where(is_move, mv_lo, st_lo) & present
+    new_hi = jnp.where(is_move, mv_hi, st_hi) & present
+    return d_lo | new_lo, d_hi & new_hi, p_lo2, p_hi2
+
+
+def _rings(succ: jax.Array) -> jax.Array:
+    """int32 [N]: each province's ring of moves (its smallest member), -1 off every ring.
+
+    Ring membership depends on the orders only. `succ` is a function graph on the provinces (-1 a
+    sink), so after any m >= n steps every path that has not fallen into a sink lies on a cycle,
+    and every cycle node is reached so: the ring nodes are the images of succ^m. Pointer doubling
+    gets m = 2^k >= n in k = ceil(log2 n) squarings, carrying the smallest province met (the
+    ring's name, for nodes on a ring the smallest member). The same sets as following `succ` n
+    times, one step at a time.
+    """
+    n = succ.shape[0]
+    idx = jnp.arange(n)
+    jump = succ
+    ring_id = jnp.where(succ >= 0, jnp.minimum(idx, succ), idx)
+    for _ in range(max(1, (n - 1).bit_length())):
+        ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, _gather(ring_id, jump, n)), ring_id)
+        jump = _gather(jump, jump, -1)
+    on_ring = _seg_any(jump >= 0, jump, n)
+    return jnp.where(on_ring, ring_id, -1)
+
+
+def _backup(rel: _Relations, bounds, ring_seg: jax.Array | None):
+    """The backup rules at a fixed point with decisions left (`ring_seg` None: search the rings)."""
+    n = rel.present.shape[0]
+    d_lo, d_hi, p_lo, p_hi = bounds
+    undecided = d_lo != d_hi
+    # Circular movement: a ring is accepted when every one of its units is an undecided move
+    # with a known path.
+    if ring_seg is None:
+        ring_seg = _rings(rel.succ)
+    ring_ok = undecided & rel.is_move & (~rel.by_convoy | p_lo)
+    bad = _seg_any(~ring_ok, ring_seg, n)
+    circular = (ring_seg >= 0) & ~_gather(bad, ring_seg, True)
+    any_circ = jnp.any(circular)
+    paradox = undecided & rel.is_conv
+    any_par = jnp.any(paradox)
+    rest = undecided & ~any_circ & ~any_par
+    d_lo = jnp.where(any_circ, d_lo | circular, d_lo)
+    d_hi = jnp.where(any_circ, d_hi, jnp.where(any_par, d_hi & ~paradox, d_hi & ~rest))
+    stuck = ~any_circ & ~any_par & jnp.any(undecided)
+    return d_lo, d_hi, p_lo, p_hi, stuck
+
+
+def _decided(carry: _Carry) -> jax.Array:
+    return jnp.all(carry.d_lo == carry.d_hi) & jnp.all(carry.p_lo == carry.p_hi)
+
+
+def _iterate(
+    rel: _Relations, carry: _Carry, sea_province: jax.Array, cap: int, axis_name: str | None
+) -> _Carry:
+    """Sweeps (a backup step at a fixed point) until every decision and path is decided or the
+    loop has run `cap` iterations in all (`carry.it` counts them).
+
+    The rings (the backup's costliest part) are searched once per phase without `axis_name`;
+    with it, the backup step runs as a whole under a `lax.cond` on a predicate reduced over
+    that `vmap` axis, which `vmap` keeps a real branch: only in the iterations where some game
+    of the batch needs a backup rule. Under `vmap` without it a per-game `lax.cond` would be a
+    select that ran the backup in every iteration anyway.
+    """
+    ring_seg = _rings(rel.succ) if axis_name is None else None
+
+    def backup_if_needed(bounds, needed):
+        if axis_name is None:
+            return _backup(rel, bounds, ring_seg)
+        some_game = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
+        return jax.lax.cond(
+            some_game,
+            lambda b: _backup(rel, b, None),
+            lambda b: (*b, jnp.zeros((), bool)),
+            bounds,
+        )
+
+    def cond(c: _Carry):
+        return ~_decided(c) & (c.it < cap)
+
+    def body(c: _Carry):
+        n_lo, n_hi, np_lo, np_hi = _sweep(rel, sea_province, c.d_lo, c.d_hi, c.p_lo, c.p_hi)
+        changed = (
+            jnp.any(n_lo != c.d_lo)
+            | jnp.any(n_hi != c.d_hi)
+            | jnp.any(np_lo != c.p_lo)
+            | jnp.any(np_hi != c.p_hi)
+        )
+        needed = ~changed & (jnp.any(n_lo != n_hi) | jnp.any(np_lo != np_hi))
+        b_lo, b_hi, bp_lo, bp_hi, stuck = backup_if_needed((n_lo, n_hi, np_lo, np_hi), needed)
+        return _Carry(
+            jnp.where(changed, n_lo, b_lo),
+            jnp.where(changed, n_hi, b_hi),
+            jnp.where(changed, np_lo, bp_lo),
+            jnp.where(changed, np_hi, bp_hi),
+            c.flag | (~changed & stuck),
+            c.it + 1,
+        )
+
+    return jax.lax.while_loop(cond, body, carry)
+
+
+def _iterate_with_stragglers(sea_province: jax.Array, max_iter: int):
+    """`_iterate` to the end, whose batched form continues only the games left undecided.
+
+    One game: `_iterate`. Under `vmap` (the games of one chunk of the CPU's phase dispatch):
+    every game runs RESOLVE_FIRST_SWEEPS iterations (fewer when all have settled), then the
+    games still undecided are gathered into sub-chunks (a `fori_loop` over as many as they
+    fill) that run to the end and are written back. Each game's loop state evolves as its own
+    loop alone would, so the result is `_iterate`'s game by game.
+    """
+    one_game = functools.partial(_iterate, sea_province=sea_province, cap=max_iter, axis_name=None)
+    iterate = jax.custom_batching.custom_vmap(one_game)
+
+    @iterate.def_vmap
+    def _(axis_size, in_batched, rel, carry):
+        def batched(x, is_batched):
+            return x if is_batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x)))
+
+        rel, carry = jax.tree.map(batched, (rel, carry), tuple(in_batched))
+
+        def run(cap):
+            step = functools.partial(
+                _iterate, sea_province=sea_province, cap=cap, axis_name=_STRAGGLER_AXIS
+            )
+            return jax.vmap(step, axis_name=_STRAGGLER_AXIS)
+
+        sub = max(axis_size // RESOLVE_STRAGGLERS, RESOLVE_STRAGGLERS_MIN)
+        if sub >= axis_size:
+            out = run(max_iter)(rel, carry)
+            return out, jax.tree.map(lambda _: True, out)
+        out = run(RESOLVE_FIRST_SWEEPS)(rel, carry)
+        left = ~jax.vmap(_decided)(out) & (out.it < max_iter)  # [C]
+        count = jnp.sum(left)
+        order = jnp.argsort(~left, stable=True)
+        order = jnp.concatenate([order, jnp.zeros(sub, order.dtype)])  # room for the last one
+
+        def straggler_chunk(i, out):
+            games = jax.lax.dynamic_slice(order, (i * sub,), (sub,))
+            mine = i * sub + jnp.arange(sub) < count
+            take = functools.partial(jax.tree.map, lambda x: x[games])
+            result = run(max_iter)(take(rel), take(out))
+            rows = jnp.where(mine, games, axis_size)  # other games' rows: dropped
+            return jax.tree.map(lambda o, r: o.at[rows].set(r, mode="drop"), out, result)
+
+        out = jax.lax.fori_loop(0, (count + sub - 1) // sub, straggler_chunk, out)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return iterate
+
+
 def resolve(
     orders: MovementOrders,
     fleet_prov_adj: jax.Array,
@@ -129,11 +436,13 @@ def resolve(
         [N]), the board's minimal convoy routes (`_routes.route_tables`) and each province's sea
         index: a convoy order of a fleet on no minimal route of occupied seas is void (DATC
         6.G.19). None skips that check (only for callers whose convoys are all needed).
-      axis_name: the `vmap` axis name of a batch of games, or None. With it, the backup step
-        (the rings of circular movement included) runs only in the loop iterations where some
-        game of the batch needs a backup rule (a `lax.cond` on a predicate reduced over the
-        batch, which `vmap` keeps a real branch); without it, the rings are searched once per
-        phase.
+      axis_name: the `vmap` axis name of a batch of games (the CPU dispatch's chunk), or None.
+        With it, the backup step (the rings of circular movement included) runs only in the
+        loop iterations where some game of the batch needs a backup rule (a `lax.cond` on a
+        predicate reduced over the batch, which `vmap` keeps a real branch), and the games
+        left undecided after `RESOLVE_FIRST_SWEEPS` sweeps continue in sub-chunks
+        (`_iterate_with_stragglers`); without it, the rings are searched once per phase and
+        the whole batch sweeps until its slowest game settles. The result is the same.
 
     Returns:
       The `MovementResult`.
@@ -179,7 +488,6 @@ def resolve(
     h2h_ok = is_move & ~by_convoy & occupied_dest & dest_move & ~_gather(by_convoy, dest, True)
     h2h_ok &= dest_dest == idx
     h2h = jnp.where(h2h_ok, dest, -1)
-    has_h2h = h2h >= 0
     same_power_dest = occupied_dest & (_gather(owner, dest, -2) == owner)
 
     # Pairwise relations as per-unit segment indices (a supporter backs the unit `aux`, a mover
@@ -203,196 +511,42 @@ def resolve(
         fleet_prov_adj[sea_province], jnp.clip(army_dest, 0)[:, None], axis=1
     )[:, 0]
     army_onehot = (sea_army[:, None] == idx[None, :]) & end[:, None]  # [S, N]
-    num_seas = sea_province.shape[0]
-
-    def paths(usable_sea: jax.Array) -> jax.Array:
-        # bool [2, S] usable seas (lower and upper bound) -> bool [2, N] armies with a path.
-        # Reached seas only grow, so the search stops at the first step that adds none (the
-        # same result as `num_seas` steps; without convoys it stops after one step).
-        def cond(carry):
-            _, changed, i = carry
-            return changed & (i < num_seas)
-
-        def body(carry):
-            reached, _, i = carry
-            grow = jnp.any(same_army[None] & reached[:, None, :], axis=2)
-            new = usable_sea & (start | grow)
-            return new, jnp.any(new != reached), i + 1
-
-        reached0 = usable_sea & start
-        reached, _, _ = jax.lax.while_loop(cond, body, (reached0, jnp.ones((), bool), 0))
-        return jnp.any(army_onehot[None] & reached[:, :, None], axis=1)
-
-    # Each sweep reduces over three relations: supporters -> the supported unit (`sup_seg`),
-    # movers -> their destination (`move_seg`) and the gathers back. The bounds' columns are
-    # stacked so that each reduction is one scatter or gather of a few columns: on XLA's CPU
-    # one of 4 columns costs about half of 4 of one (14 scatters and 14 gathers a sweep
-    # became 3 and 4).
-    excl = sup_excl.astype(jnp.int32)
-    unit_code = idx + 1  # > 0: an encoded maximum carries the unit holding it
-
-    def sweep(d_lo, d_hi, p_lo, p_hi):
-        s_lo = (d_lo & is_sup).astype(jnp.int32)
-        s_hi = (d_hi & is_sup).astype(jnp.int32)
-        sup = _seg_cols(jnp.stack([s_lo, s_hi, s_lo * excl, s_hi * excl], 1), sup_seg, n, "add")
-        sup_lo, sup_hi, exc_lo, exc_hi = (sup[:, c] for c in range(4))
-        conv_sea = is_conv[sea_province] & jnp.stack([d_lo, d_hi])[:, sea_province]  # [2, S]
-        np_lh = jnp.where(by_convoy, paths(conv_sea), True)
-        p_lo2 = p_lo | np_lh[0]
-        p_hi2 = p_hi & np_lh[1]
-        # Hold strength of each province (its unit).
-        hold_lo = jnp.where(is_move, (~d_hi).astype(jnp.int32), 1 + sup_lo)
-        hold_hi = jnp.where(is_move, (~d_lo).astype(jnp.int32), 1 + sup_hi)
-        hold_lo = jnp.where(present, hold_lo, 0)
-        hold_hi = jnp.where(present, hold_hi, 0)
-        d_int = jnp.stack([d_lo, d_hi], 1).astype(jnp.int32)
-        at_dest = _gather_cols(jnp.concatenate([d_int, jnp.stack([hold_lo, hold_hi], 1)], 1), dest)
-        at_h2h = _gather_cols(jnp.concatenate([1 + sup[:, :2], d_int], 1), h2h)
-        # Attack strength.
-        om_lo = occupied_dest & dest_move & (h2h != dest) & (at_dest[:, 0] > 0)
-        om_hi = occupied_dest & dest_move & (h2h != dest) & (at_dest[:, 1] > 0)
-        full_lo, full_hi = 1 + sup_lo, 1 + sup_hi
-        excl_lo = jnp.where(same_power_dest, 0, 1 + exc_lo)
-        excl_hi = jnp.where(same_power_dest, 0, 1 + exc_hi)
-        free = ~occupied_dest
-        att_lo = jnp.where(
-            free | om_lo, full_lo, jnp.where(om_hi, jnp.minimum(full_lo, excl_lo), excl_lo)
-        )
-        att_hi = jnp.where(
-            free | om_lo, full_hi, jnp.where(om_hi, jnp.maximum(full_hi, excl_hi), excl_hi)
-        )
-        att_lo = jnp.where(p_lo2, att_lo, 0)
-        att_hi = jnp.where(p_hi2, att_hi, 0)
-        # Defend strength of a head-to-head partner, else the hold strength of the destination.
-        opp_lo = jnp.where(has_h2h, at_h2h[:, 0], at_dest[:, 2])
-        opp_hi = jnp.where(has_h2h, at_h2h[:, 1], at_dest[:, 3])
-        # Prevent strength of each mover, and the largest of the other movers into its
-        # destination: the destination's maximum, encoded with the unit holding it, for every
-        # mover but that unit; for that unit the maximum over the others (a second scatter).
-        partner_lo = at_h2h[:, 2] > 0
-        partner_hi = at_h2h[:, 3] > 0
-        prev = jnp.stack(
-            [
-                jnp.where(is_move & p_lo2 & ~partner_hi, 1 + sup_lo, 0),
-                jnp.where(is_move & p_hi2 & ~partner_lo, 1 + sup_hi, 0),
-            ],
-            1,
-        )  # [N, 2]
-        into = _seg_cols(
-            jnp.concatenate(
-                [
-                    prev * (n + 1) + unit_code[:, None],
-                    jnp.stack([cutter & p_lo2, cutter & p_hi2], 1).astype(jnp.int32),
-                ],
-                1,
-            ),
-            move_seg,
-            n,
-            "max",
-        )  # [N, 4]: per destination, encoded maximum (lo, hi), cut (certain, possible)
-        top_code = _gather_cols(into[:, :2], move_seg)
-        holder = top_code % (n + 1) - 1
-        is_holder = holder == idx[:, None]
-        second = _gather_cols(
-            _seg_cols(jnp.where(is_holder, 0, prev), move_seg, n, "max"), move_seg
-        )
-        others = jnp.where(is_holder, second, top_code // (n + 1))  # [N, 2]
-        mv_lo = d_lo | (p_lo2 & (att_lo > opp_hi) & (att_lo > others[:, 1]))
-        mv_hi = d_hi & p_hi2 & (att_hi > opp_lo) & (att_hi > others[:, 0])
-        # Units that stay: support given / not dislodged, from the moves' bounds of this sweep
-        # (a dislodgement cuts the support in the same sweep: fewer sweeps, same fixed point).
-        dislodge = _seg_cols(jnp.stack([mv_lo, mv_hi], 1).astype(jnp.int32), move_seg, n, "max")
-        st_lo = (into[:, 3] == 0) & (dislodge[:, 1] == 0)
-        st_hi = (into[:, 2] == 0) & (dislodge[:, 0] == 0)
-        new_lo = jnp.where(is_move, mv_lo, st_lo) & present
-        new_hi = jnp.where(is_move, mv_hi, st_hi) & present
-        return d_lo | new_lo, d_hi & new_hi, p_lo2, p_hi2
-
     # Rings of moves for circular movement: i -> the moving unit in its destination.
     succ = jnp.where(is_move & occupied_dest & dest_move & (h2h != dest), dest, -1)
-
-    def rings():
-        # Ring membership depends on the orders only. `succ` is a function graph on the
-        # provinces (-1 a sink), so after any m >= n steps every path that has not fallen into a
-        # sink lies on a cycle, and every cycle node is reached so: the ring nodes are the
-        # images of succ^m. Pointer doubling gets m = 2^k >= n in k = ceil(log2 n) squarings,
-        # carrying the smallest province met (the ring's name, for nodes on a ring the smallest
-        # member). The same sets as following `succ` n times, one step at a time. Returns each
-        # province's ring (its smallest member), -1 off every ring.
-        jump = succ
-        ring_id = jnp.where(succ >= 0, jnp.minimum(idx, succ), idx)
-        for _ in range(max(1, (n - 1).bit_length())):
-            ring_id = jnp.where(jump >= 0, jnp.minimum(ring_id, _gather(ring_id, jump, n)), ring_id)
-            jump = _gather(jump, jump, -1)
-        on_ring = _seg_any(jump >= 0, jump, n)
-        return jnp.where(on_ring, ring_id, -1)
-
-    # The rings cost about a fifth of a movement phase, and a backup rule is rarely needed. With
-    # a batch axis the backup step (rings included) runs only in the iterations where some game
-    # of the batch is at a fixed point with decisions left; without one, the rings are searched
-    # once per phase and the backup step runs in every iteration (under `vmap` a per-game
-    # `lax.cond` would be a select that ran it in every iteration anyway).
-    rings_once = rings() if axis_name is None else None
-
-    def backup(bounds):
-        d_lo, d_hi, p_lo, p_hi = bounds
-        undecided = d_lo != d_hi
-        # Circular movement: a ring is accepted when every one of its units is an undecided
-        # move with a known path.
-        ring_seg = rings() if rings_once is None else rings_once
-        ring_ok = undecided & is_move & (~by_convoy | p_lo)
-        bad = _seg_any(~ring_ok, ring_seg, n)
-        circular = (ring_seg >= 0) & ~_gather(bad, ring_seg, True)
-        any_circ = jnp.any(circular)
-        paradox = undecided & is_conv
-        any_par = jnp.any(paradox)
-        rest = undecided & ~any_circ & ~any_par
-        d_lo = jnp.where(any_circ, d_lo | circular, d_lo)
-        d_hi = jnp.where(any_circ, d_hi, jnp.where(any_par, d_hi & ~paradox, d_hi & ~rest))
-        stuck = ~any_circ & ~any_par & jnp.any(undecided)
-        return d_lo, d_hi, p_lo, p_hi, stuck
-
-    def backup_if_needed(bounds, needed):
-        if axis_name is None:
-            return backup(bounds)
-        some_game = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
-        return jax.lax.cond(some_game, backup, lambda b: (*b, jnp.zeros((), bool)), bounds)
-
-    d_lo0 = jnp.zeros(n, bool)
-    d_hi0 = present
-    p_lo0 = ~by_convoy
-    p_hi0 = jnp.ones(n, bool)
-    max_iter = 4 * n + 2
-
-    def cond(carry):
-        d_lo, d_hi, p_lo, p_hi, _, it = carry
-        done = jnp.all(d_lo == d_hi) & jnp.all(p_lo == p_hi)
-        return ~done & (it < max_iter)
-
-    def body(carry):
-        d_lo, d_hi, p_lo, p_hi, flag, it = carry
-        n_lo, n_hi, np_lo, np_hi = sweep(d_lo, d_hi, p_lo, p_hi)
-        changed = (
-            jnp.any(n_lo != d_lo)
-            | jnp.any(n_hi != d_hi)
-            | jnp.any(np_lo != p_lo)
-            | jnp.any(np_hi != p_hi)
-        )
-        needed = ~changed & (jnp.any(n_lo != n_hi) | jnp.any(np_lo != np_hi))
-        b_lo, b_hi, bp_lo, bp_hi, stuck = backup_if_needed((n_lo, n_hi, np_lo, np_hi), needed)
-        out = (
-            jnp.where(changed, n_lo, b_lo),
-            jnp.where(changed, n_hi, b_hi),
-            jnp.where(changed, np_lo, bp_lo),
-            jnp.where(changed, np_hi, bp_hi),
-            flag | (~changed & stuck),
-            it + 1,
-        )
-        return out
-
-    d_lo, d_hi, p_lo, p_hi, flag, iters = jax.lax.while_loop(
-        cond, body, (d_lo0, d_hi0, p_lo0, p_hi0, jnp.zeros((), bool), jnp.zeros((), jnp.int32))
+    rel = _Relations(
+        present=present,
+        is_move=is_move,
+        is_sup=is_sup,
+        is_conv=is_conv,
+        by_convoy=by_convoy,
+        dest=dest,
+        h2h=h2h,
+        occupied_dest=occupied_dest,
+        dest_move=dest_move,
+        same_power_dest=same_power_dest,
+        sup_seg=sup_seg,
+        move_seg=move_seg,
+        sup_excl=sup_excl,
+        cutter=cutter,
+        succ=succ,
+        same_army=same_army,
+        start=start,
+        army_onehot=army_onehot,
     )
+    carry = _Carry(
+        d_lo=jnp.zeros(n, bool),
+        d_hi=present,
+        p_lo=~by_convoy,
+        p_hi=jnp.ones(n, bool),
+        flag=jnp.zeros((), bool),
+        it=jnp.zeros((), jnp.int32),
+    )
+    max_iter = 4 * n + 2
+    if axis_name is None:
+        carry = _iterate(rel, carry, sea_province, max_iter, None)
+    else:
+        carry = _iterate_with_stragglers(sea_province, max_iter)(rel, carry)
+    d_lo, d_hi, p_lo, p_hi, flag, iters = carry
     # The loop ends with every decision and path decided (a path is decided one sweep after
     # the convoys it needs), or at the iteration bound, which is flagged.
     flag = flag | jnp.any(d_lo != d_hi) | jnp.any(p_lo != p_hi)
