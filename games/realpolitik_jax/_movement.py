@@ -464,9 +464,18 @@ def resolve(
     conv_match &= ~_gather(orders.fleet, aux, True)
     if convoy_routes is not None:
         # A fleet that no convoy route needs cannot convoy, nor express intent (DATC 6.G.19).
+        # Only fleets at sea convoy, so the check runs over the S seas, not the N provinces.
         route_seas, pair_routes, sea_index = convoy_routes
         at_sea = present[sea_province] & orders.fleet[sea_province]  # [S]
-        conv_match &= on_minimal_route(route_seas, pair_routes, aux, aux_dest, sea_index, at_sea)
+        on_route = on_minimal_route(
+            route_seas,
+            pair_routes,
+            aux[sea_province],
+            aux_dest[sea_province],
+            sea_index[sea_province],
+            at_sea,
+        )  # [S]
+        conv_match &= jnp.zeros(n, bool).at[sea_province].set(on_route)
     intent_src = conv_match & (_gather(owner, aux, -2) == owner)
     intent = jnp.zeros(n, bool).at[jnp.where(intent_src, aux, n)].max(True, mode="drop")
     by_convoy = is_move & (orders.via | intent)
