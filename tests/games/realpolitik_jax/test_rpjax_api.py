@@ -100,9 +100,10 @@ def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
     """The CPU's batched phase dispatch (games sorted by phase kind, each kind's transition run
     on chunks of its games; at batch 64 in the test above, chunks of 16) under nested `vmap`,
     with chunks smaller than the inner batch and actions batched only outside; chunks of 16
-    whose retreats and adjustments end in chunks of 4; and the accelerators' select: every game
-    gets the position its own `lax.switch` gives."""
-    from detente.games.realpolitik_jax import _engine
+    whose retreats and adjustments end in chunks of 4; chunks of 16 whose movement games left
+    undecided after one sweep continue in sub-chunks of 2; and the accelerators' select: every
+    game gets the position its own `lax.switch` gives."""
+    from detente.games.realpolitik_jax import _engine, _movement
     from detente.games.realpolitik_jax._check import random_legal_actions
 
     monkeypatch.setattr(_engine, "DISPATCH_CHUNK", 4)
@@ -122,6 +123,15 @@ def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
     monkeypatch.setattr(_engine, "DISPATCH_TAIL", 4)
     monkeypatch.setattr(_engine, "DISPATCH_TAIL_MIN", 4)
     tails = jax.jit(jax.vmap(engine.adjudicate)).lower(s, no_orders).compile()
+    # Movement chunks of 16 sweeping once before their undecided games continue in sub-chunks
+    # of 2: several sub-chunks per chunk, each written back.
+    names = ("RESOLVE_FIRST_SWEEPS", "RESOLVE_STRAGGLERS", "RESOLVE_STRAGGLERS_MIN")
+    defaults = [getattr(_movement, name) for name in names]
+    for name, value in zip(names, (1, 8, 1), strict=True):
+        monkeypatch.setattr(_movement, name, value)
+    stragglers = jax.jit(jax.vmap(engine.adjudicate)).lower(s, no_orders).compile()
+    for name, value in zip(names, defaults, strict=True):
+        monkeypatch.setattr(_movement, name, value)
     monkeypatch.setattr(_engine, "DISPATCH_CHUNK", 4)
     kinds = set()
     for t in range(12):
@@ -132,7 +142,7 @@ def test_nested_batched_dispatch_equals_each_game_alone(monkeypatch):
         for field, w, g in zip(rpj.Position._fields, want, got, strict=True):
             np.testing.assert_array_equal(np.asarray(g).reshape(w.shape), w, err_msg=field)
         alone = one_game(s, actions)
-        for form, run in (("select", select), ("tails", tails)):
+        for form, run in (("select", select), ("tails", tails), ("stragglers", stragglers)):
             got = run(s, actions)
             for field, w, g in zip(rpj.Position._fields, alone, got, strict=True):
                 np.testing.assert_array_equal(np.asarray(g), w, err_msg=f"{form} {field}")
