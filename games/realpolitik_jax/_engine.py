@@ -37,6 +37,7 @@ from detente.games.realpolitik.maps import Map
 from detente.games.realpolitik_jax import _board as B
 from detente.games.realpolitik_jax import _legal as L
 from detente.games.realpolitik_jax import _movement as M
+from detente.games.realpolitik_jax._chunks import any_in_batch, write_chunks
 from detente.games.realpolitik_jax._routes import route_tables
 from detente.lib.spec import EnvSpec
 
@@ -225,26 +226,14 @@ def _phase_dispatch(branches, batch_axis=(), tail_branches=()):
                 branch = functools.partial(branch, axis_name=_CHUNK_AXIS)
             run = jax.vmap(branch, axis_name=_CHUNK_AXIS)
 
-            def run_chunk(i, out, size, first, k=k, run=run):
-                # Chunk i of `size` games, from the kind's game `first` on.
-                at = first + i * size
-                games = jax.lax.dynamic_slice(order, (starts[k] + at,), (size,))
-                mine = at + jnp.arange(size) < counts[k]
-                result = run(*jax.tree.map(lambda x: x[games], args))
-                rows = jnp.where(mine, games, axis_size)  # other games' rows: dropped
-                return jax.tree.map(lambda o, r: o.at[rows].set(r, mode="drop"), out, result)
-
             # Whole chunks, then the kind's last games in chunks of `tail`: for the branches in
             # `tail_branches`, smaller ones, so that a kind with few games in the batch does not
             # pay for a whole chunk (each chunk size is one more compiled copy of the branch).
             tail = small if k in tail_branches else chunk
-            first = 0
+            first = counts[k] // chunk * chunk if tail < chunk else 0
             if tail < chunk:
-                first = counts[k] // chunk * chunk
-                body = functools.partial(run_chunk, size=chunk, first=0)
-                out = jax.lax.fori_loop(0, counts[k] // chunk, body, out)
-            body = functools.partial(run_chunk, size=tail, first=first)
-            out = jax.lax.fori_loop(0, (counts[k] - first + tail - 1) // tail, body, out)
+                out = write_chunks(run, args, out, order, starts[k], first, chunk)
+            out = write_chunks(run, args, out, order, starts[k] + first, counts[k] - first, tail)
         return out, jax.tree.map(lambda _: True, out)
 
     return dispatch
@@ -893,9 +882,7 @@ class RealpolitikJax:
 
         # Only where a power left disbands unordered: under a chunk's `vmap` axis a `lax.cond`
         # on a predicate reduced over the chunk, which `vmap` keeps a real branch.
-        needed = jnp.any(left > 0)
-        if axis_name is not None:
-            needed = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
+        needed = any_in_batch(jnp.any(left > 0), axis_name)
         disorder = jax.lax.cond(needed, civil_disorder, lambda: jnp.zeros(n, bool))
         removed = gone | disorder
         owner = jnp.where(removed, -1, owner)

@@ -38,6 +38,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from detente.games.realpolitik_jax._chunks import any_in_batch, write_chunks
 from detente.games.realpolitik_jax._routes import on_minimal_route
 
 HOLD, MOVE, SUPPORT, CONVOY = 0, 1, 2, 3
@@ -331,9 +332,8 @@ def _iterate(
     def backup_if_needed(bounds, needed):
         if axis_name is None:
             return _backup(rel, bounds, ring_seg)
-        some_game = jax.lax.psum(needed.astype(jnp.int32), axis_name) > 0
         return jax.lax.cond(
-            some_game,
+            any_in_batch(needed, axis_name),
             lambda b: _backup(rel, b, None),
             lambda b: (*b, jnp.zeros((), bool)),
             bounds,
@@ -395,19 +395,10 @@ def _iterate_with_stragglers(sea_province: jax.Array, max_iter: int):
             return out, jax.tree.map(lambda _: True, out)
         out = run(RESOLVE_FIRST_SWEEPS)(rel, carry)
         left = ~jax.vmap(_decided)(out) & (out.it < max_iter)  # [C]
-        count = jnp.sum(left)
         order = jnp.argsort(~left, stable=True)
         order = jnp.concatenate([order, jnp.zeros(sub, order.dtype)])  # room for the last one
-
-        def straggler_chunk(i, out):
-            games = jax.lax.dynamic_slice(order, (i * sub,), (sub,))
-            mine = i * sub + jnp.arange(sub) < count
-            take = functools.partial(jax.tree.map, lambda x: x[games])
-            result = run(max_iter)(take(rel), take(out))
-            rows = jnp.where(mine, games, axis_size)  # other games' rows: dropped
-            return jax.tree.map(lambda o, r: o.at[rows].set(r, mode="drop"), out, result)
-
-        out = jax.lax.fori_loop(0, (count + sub - 1) // sub, straggler_chunk, out)
+        # Each straggler's rows of the first stage's state are its own loop state so far.
+        out = write_chunks(run(max_iter), (rel, out), out, order, 0, jnp.sum(left), sub)
         return out, jax.tree.map(lambda _: True, out)
 
     return iterate
