@@ -1,6 +1,6 @@
 """Batched work on chosen games only: the CPU's phase dispatch and movement's stragglers.
 
-Under `vmap` a branch or a loop runs for every game of the batch. Both helpers here let a
+Under `vmap` a branch or a loop runs for every game of the batch. The helpers here let a
 batching rule (`jax.custom_batching.custom_vmap`) restrict work to the games that need it:
 `write_chunks` gathers chosen games into fixed-size chunks, runs a function on them and writes
 the results back; `any_in_batch` reduces a per-game predicate over the batch's named `vmap`
@@ -14,6 +14,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+
+def broadcast_unbatched(args: tuple, in_batched: Any, axis_size: int) -> tuple:
+    """A `custom_vmap` rule's arguments with every unbatched leaf broadcast to [axis_size, ...]."""
+
+    def batched(x, is_batched):
+        return x if is_batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x)))
+
+    return jax.tree.map(batched, args, tuple(in_batched))
 
 
 def any_in_batch(pred: jax.Array, axis_name: str | None) -> jax.Array:

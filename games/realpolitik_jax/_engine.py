@@ -37,7 +37,11 @@ from detente.games.realpolitik.maps import Map
 from detente.games.realpolitik_jax import _board as B
 from detente.games.realpolitik_jax import _legal as L
 from detente.games.realpolitik_jax import _movement as M
-from detente.games.realpolitik_jax._chunks import any_in_batch, write_chunks
+from detente.games.realpolitik_jax._chunks import (
+    any_in_batch,
+    broadcast_unbatched,
+    write_chunks,
+)
 from detente.games.realpolitik_jax._routes import route_tables
 from detente.lib.spec import EnvSpec
 
@@ -204,10 +208,7 @@ def _phase_dispatch(branches, batch_axis=(), tail_branches=()):
 
     @dispatch.def_vmap
     def _(axis_size, in_batched, core, slot, actions):
-        def batched(x, is_batched):
-            return x if is_batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x)))
-
-        args = jax.tree.map(batched, (core, slot, actions), tuple(in_batched))
+        args = broadcast_unbatched((core, slot, actions), in_batched, axis_size)
         if jax.default_backend() not in CHUNKED_BACKENDS:
             # Accelerators: the select over all three transitions (what a vmapped `lax.switch`
             # does), the form that the GPU figures of docs/realpolitik_jax.md were measured on.

@@ -38,7 +38,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from detente.games.realpolitik_jax._chunks import any_in_batch, write_chunks
+from detente.games.realpolitik_jax._chunks import (
+    any_in_batch,
+    broadcast_unbatched,
+    write_chunks,
+)
 from detente.games.realpolitik_jax._routes import on_minimal_route
 
 HOLD, MOVE, SUPPORT, CONVOY = 0, 1, 2, 3
@@ -378,10 +382,7 @@ def _iterate_with_stragglers(sea_province: jax.Array, max_iter: int):
 
     @iterate.def_vmap
     def _(axis_size, in_batched, rel, carry):
-        def batched(x, is_batched):
-            return x if is_batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x)))
-
-        rel, carry = jax.tree.map(batched, (rel, carry), tuple(in_batched))
+        rel, carry = broadcast_unbatched((rel, carry), in_batched, axis_size)
 
         def run(cap):
             step = functools.partial(
