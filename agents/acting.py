@@ -67,6 +67,18 @@ def log_prob(logits: jax.Array, actions: jax.Array) -> jax.Array:
     return jnp.sum(jnp.take_along_axis(log_pi, actions[..., None], -1)[..., 0], -1)
 
 
+def _first_max(x: jax.Array) -> jax.Array:
+    """int32 [...]: the index of the first maximum of `x` [..., A] over its last axis.
+
+    `jnp.argmax` for arrays without NaN (all -inf gives 0, as argmax does), written as a
+    maximum and a minimum over indices: two plain reductions that XLA fuses with whatever
+    computes `x`.
+    """
+    top = jnp.max(x, axis=-1, keepdims=True)
+    index = jnp.arange(x.shape[-1], dtype=jnp.int32)
+    return jnp.min(jnp.where(x == top, index, x.shape[-1]), axis=-1)
+
+
 def sample(key: PRNGKey, logits: jax.Array, mask: jax.Array) -> jax.Array:
     """Samples one action per slot from the masked categorical distribution.
 
@@ -82,7 +94,12 @@ def sample(key: PRNGKey, logits: jax.Array, mask: jax.Array) -> jax.Array:
       int32 [..., K].
     """
     chex.assert_equal_shape([logits, mask])
-    return jax.random.categorical(key, jnp.where(mask, logits, -jnp.inf), axis=-1).astype(jnp.int32)
+    # The Gumbel-max trick on `jax.random.gumbel`'s noise: `jax.random.categorical` with the
+    # same key draws these very actions, but its argmax is a variadic (value, index) reduction
+    # that XLA does not fuse with the noise. On the 2-core CPU this form is 2.1x faster on
+    # [512, 2, 2, 50] and 1.6x on [64, 7, 17, 1446] (docs/jax_games.md).
+    noise = jax.random.gumbel(key, logits.shape, logits.dtype)
+    return _first_max(noise + jnp.where(mask, logits, -jnp.inf))
 
 
 def greedy(logits: jax.Array, mask: jax.Array) -> jax.Array:

@@ -112,6 +112,22 @@ def test_sample_ignores_huge_illegal_logits():
     np.testing.assert_array_equal(greedy(logits, mask), np.ones(512))
 
 
+def test_sample_draws_what_jax_random_categorical_draws():
+    # `sample` is the Gumbel-max trick written out; with the same key it must pick exactly
+    # the actions of jax.random.categorical on the masked logits (runs stay reproducible
+    # across that rewrite). A slot with no legal action gives 0 in both.
+    for shape, p_legal in [((64, 2, 3, 50), 0.3), ((4, 7, 17, 1446), 0.02)]:
+        k_logits, k_mask = jax.random.split(jax.random.key(sum(shape)))
+        logits = 3.0 * jax.random.normal(k_logits, shape)
+        mask = jax.random.bernoulli(k_mask, p_legal, shape).at[0, 0, 0].set(False)
+        masked = jnp.where(mask, logits, -jnp.inf)
+        for seed in range(3):
+            key = jax.random.key(seed)
+            expected = jax.random.categorical(key, masked, axis=-1)
+            np.testing.assert_array_equal(sample(key, logits, mask), expected)
+        assert int(sample(key, logits, mask)[0, 0, 0]) == 0
+
+
 def test_sample_follows_softmax():
     logits = jnp.log(jnp.array([0.1, 0.2, 0.7]))
     keys = jax.random.split(jax.random.key(0), 20000)
