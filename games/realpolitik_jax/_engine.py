@@ -767,30 +767,49 @@ class RealpolitikJax:
             b.e_aux_prov[loc, actions].reshape(-1),
         )
 
+    def _decode_provinces(self, slot, actions):
+        """Per province [N]: the entry kind and decoded fields of its unit's order (kind -1
+        where no slot orders a unit there).
+
+        Movement reads every order by province. One scatter inverts the slots (the slot of
+        each province) and the order tables are read at N provinces, instead of reading them
+        at P * K slots and scattering every decoded field to its province.
+        """
+        b = self._jb
+        n = b.num_provinces
+        flat = slot.reshape(-1)
+        prov = jnp.where(flat >= 0, b.loc_province[jnp.clip(flat, 0)], n)
+        which = jnp.full(n + 1, -1, jnp.int32).at[prov].set(jnp.arange(flat.shape[0]))[:n]
+        loc_action = jnp.stack([flat, actions.reshape(-1)], 1)[jnp.clip(which, 0)]  # [N, 2]
+        loc, action = jnp.clip(loc_action[:, 0], 0), loc_action[:, 1]
+        return (
+            jnp.where(which >= 0, b.e_kind[loc, action], -1),
+            b.e_tgt_loc[loc, action],
+            b.e_tgt_prov[loc, action],
+            b.e_aux_prov[loc, action],
+        )
+
     def _movement(self, core: Position, slot, actions, axis_name=None) -> Position:
         b = self._jb
         n = b.num_provinces
-        prov, ek, tgt_loc, tgt_prov, aux_prov = self._decode(slot, actions)
+        ek, tgt_loc, tgt_prov, aux_prov = self._decode_provinces(slot, actions)
         is_move = (ek == B.E_MOVE) | (ek == B.E_VIA)
         is_sup = (ek == B.E_SUP_HOLD) | (ek == B.E_SUP_MOVE)
         is_conv = ek == B.E_CONVOY
-        kind_s = jnp.where(
-            is_move, M.MOVE, jnp.where(is_sup, M.SUPPORT, jnp.where(is_conv, M.CONVOY, M.HOLD))
-        )
-
-        def scatter(vals, fill):
-            return jnp.full(n, fill, jnp.int32).at[prov].set(vals, mode="drop")
-
         orders = M.MovementOrders(
             owner=core.unit_owner,
             fleet=core.unit_type == FLEET,
-            kind=scatter(kind_s, M.HOLD),
-            dest=scatter(jnp.where(is_move, tgt_prov, -1), -1),
-            via=scatter((ek == B.E_VIA).astype(jnp.int32), 0) > 0,
-            aux=scatter(jnp.where(is_sup | is_conv, aux_prov, -1), -1),
-            aux_dest=scatter(jnp.where((ek == B.E_SUP_MOVE) | is_conv, tgt_prov, -1), -1),
+            kind=jnp.where(
+                is_move,
+                M.MOVE,
+                jnp.where(is_sup, M.SUPPORT, jnp.where(is_conv, M.CONVOY, M.HOLD)),
+            ),
+            dest=jnp.where(is_move, tgt_prov, -1),
+            via=ek == B.E_VIA,
+            aux=jnp.where(is_sup | is_conv, aux_prov, -1),
+            aux_dest=jnp.where((ek == B.E_SUP_MOVE) | is_conv, tgt_prov, -1),
         )
-        dest_loc = scatter(jnp.where(is_move, tgt_loc, 0), 0)
+        dest_loc = jnp.where(is_move, tgt_loc, 0)
         res = M.resolve(
             orders,
             jnp.asarray(b.fleet_prov_adj),
