@@ -70,13 +70,14 @@ def log_prob(logits: jax.Array, actions: jax.Array) -> jax.Array:
 def _first_max(x: jax.Array) -> jax.Array:
     """int32 [...]: the index of the first maximum of `x` [..., A] over its last axis.
 
-    `jnp.argmax` for arrays without NaN (all -inf gives 0, as argmax does), written as a
-    maximum and a minimum over indices: two plain reductions that XLA fuses with whatever
-    computes `x`.
+    Exactly `jnp.argmax` (all -inf gives 0; a NaN counts as the maximum, so the first NaN's
+    index), written as a maximum and a minimum over indices: two plain reductions that XLA
+    fuses with whatever computes `x`.
     """
-    top = jnp.max(x, axis=-1, keepdims=True)
+    top = jnp.max(x, axis=-1, keepdims=True)  # NaN where a NaN is present
     index = jnp.arange(x.shape[-1], dtype=jnp.int32)
-    return jnp.min(jnp.where(x == top, index, x.shape[-1]), axis=-1)
+    first = (x == top) | jnp.isnan(x)
+    return jnp.min(jnp.where(first, index, x.shape[-1]), axis=-1)
 
 
 def sample(key: PRNGKey, logits: jax.Array, mask: jax.Array) -> jax.Array:

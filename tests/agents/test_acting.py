@@ -126,6 +126,12 @@ def test_sample_draws_what_jax_random_categorical_draws():
             expected = jax.random.categorical(key, masked, axis=-1)
             np.testing.assert_array_equal(sample(key, logits, mask), expected)
         assert int(sample(key, logits, mask)[0, 0, 0]) == 0
+    # A diverged network's NaN logits: the first NaN, as jax.random.categorical gives.
+    logits = jnp.array([[0.0, jnp.nan, 5.0, jnp.nan]] * 4)
+    mask = jnp.ones((4, 4), bool)
+    expected = jax.random.categorical(jax.random.key(0), logits, axis=-1)
+    np.testing.assert_array_equal(sample(jax.random.key(0), logits, mask), expected)
+    np.testing.assert_array_equal(expected, np.ones(4))
 
 
 def test_sample_follows_softmax():
