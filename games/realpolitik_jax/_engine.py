@@ -753,18 +753,30 @@ class RealpolitikJax:
         )
         return jax.tree.map(lambda x, y: jnp.where(core.season == SPRING, x, y), spring, fall)
 
-    def _decode(self, slot, actions):
-        """Per slot: province of its unit, entry kind and decoded fields."""
+    def _entries(self, loc, action, valid):
+        """The order-table entries `action` of locations `loc` (same shapes): entry kind (-1
+        where not `valid`), target location, target province, auxiliary province."""
         b = self._jb
-        loc = jnp.clip(slot, 0)
-        ek = jnp.where(slot >= 0, b.e_kind[loc, actions], -1)
-        prov = jnp.where(slot >= 0, b.loc_province[loc], b.num_provinces)
         return (
-            prov.reshape(-1),
-            ek.reshape(-1),
-            b.e_tgt_loc[loc, actions].reshape(-1),
-            b.e_tgt_prov[loc, actions].reshape(-1),
-            b.e_aux_prov[loc, actions].reshape(-1),
+            jnp.where(valid, b.e_kind[loc, action], -1),
+            b.e_tgt_loc[loc, action],
+            b.e_tgt_prov[loc, action],
+            b.e_aux_prov[loc, action],
+        )
+
+    def _slot_provinces(self, slot):
+        """int32 [P * K]: the province of each slot's unit, N for an unused slot."""
+        flat = slot.reshape(-1)
+        return jnp.where(
+            flat >= 0, self._jb.loc_province[jnp.clip(flat, 0)], self._jb.num_provinces
+        )
+
+    def _decode(self, slot, actions):
+        """Per slot [P * K]: province of its unit, entry kind and decoded fields."""
+        flat = slot.reshape(-1)
+        return (
+            self._slot_provinces(slot),
+            *self._entries(jnp.clip(flat, 0), actions.reshape(-1), flat >= 0),
         )
 
     def _decode_provinces(self, slot, actions):
@@ -775,19 +787,12 @@ class RealpolitikJax:
         each province) and the order tables are read at N provinces, instead of reading them
         at P * K slots and scattering every decoded field to its province.
         """
-        b = self._jb
-        n = b.num_provinces
+        n = self._jb.num_provinces
         flat = slot.reshape(-1)
-        prov = jnp.where(flat >= 0, b.loc_province[jnp.clip(flat, 0)], n)
-        which = jnp.full(n + 1, -1, jnp.int32).at[prov].set(jnp.arange(flat.shape[0]))[:n]
+        which = jnp.full(n + 1, -1, jnp.int32)
+        which = which.at[self._slot_provinces(slot)].set(jnp.arange(flat.shape[0]))[:n]
         loc_action = jnp.stack([flat, actions.reshape(-1)], 1)[jnp.clip(which, 0)]  # [N, 2]
-        loc, action = jnp.clip(loc_action[:, 0], 0), loc_action[:, 1]
-        return (
-            jnp.where(which >= 0, b.e_kind[loc, action], -1),
-            b.e_tgt_loc[loc, action],
-            b.e_tgt_prov[loc, action],
-            b.e_aux_prov[loc, action],
-        )
+        return self._entries(jnp.clip(loc_action[:, 0], 0), loc_action[:, 1], which >= 0)
 
     def _movement(self, core: Position, slot, actions, axis_name=None) -> Position:
         b = self._jb
