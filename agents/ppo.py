@@ -25,6 +25,7 @@ import rlax
 
 from detente.agents.advantages import batched_sparse_gae
 from detente.agents.networks import Network, check_params
+from detente.agents.shuffle import permutation
 from detente.agents.trajectory import Trajectory, check_trajectory
 
 PRNGKey = jax.Array
@@ -138,6 +139,8 @@ def _masked_mean(x: jax.Array, mask: jax.Array) -> jax.Array:
 
 
 class _Batch(NamedTuple):
+    # The whole trajectory's observations and masks have B * P more rows (step T's, after
+    # row N - 1): minibatches gather rows below N only.
     observation: jax.Array  # [N, *obs_shape]
     legal_action_mask: jax.Array  # [N, K, A]
     actions: jax.Array  # [N, K]
@@ -263,10 +266,14 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         std = jnp.sqrt(_masked_mean(jnp.square(advantages - mean), valid))
         advantages = jnp.where(valid, (advantages - mean) / (std + 1e-8), 0.0)
 
-    observation = traj.observation[:-1].reshape((n,) + network.obs_shape)
-    legal_action_mask = traj.legal_action_mask[:-1].reshape(n, K, A)
+    # Entries 0..n-1 of the flattened [T+1, B, P] arrays are those of steps 0..T-1: the
+    # minibatches gather from them directly instead of from a copy without step T.
+    observation = traj.observation.reshape((n + B * P,) + network.obs_shape)
+    legal_action_mask = traj.legal_action_mask.reshape(n + B * P, K, A)
     if config.magnet_cost:
-        magnet_logits, _ = network.apply(state.magnet_params, observation, legal_action_mask)
+        magnet_logits, _ = network.apply(
+            state.magnet_params, observation[:n], legal_action_mask[:n]
+        )
         magnet_log_pi = jax.lax.stop_gradient(jax.nn.log_softmax(magnet_logits))
     else:  # unused: an empty placeholder, not [N, K, A] zeros (gigabytes on large boards)
         magnet_log_pi = jnp.zeros((n, 0), jnp.float32)
@@ -297,7 +304,7 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         return (optax.apply_updates(params, updates), opt_state), metrics
 
     def epoch(carry, epoch_key):
-        perm = jax.random.permutation(epoch_key, n)
+        perm = permutation(epoch_key, n)  # jax.random.permutation's, cheaper on CPU
         return jax.lax.scan(minibatch_step, carry, perm.reshape(m, n // m))
 
     (params, opt_state), metrics = jax.lax.scan(
