@@ -142,12 +142,12 @@ class _Batch(NamedTuple):
     # The whole trajectory's observations and masks have B * P more rows (step T's, after
     # row N - 1): minibatches gather rows below N only.
     observation: jax.Array  # [N, *obs_shape]
-    legal_action_mask: jax.Array  # [N, K, A]
+    legal_action_mask: jax.Array  # [N, K, A] ([N, K * A] while gathered, see `_update`)
     actions: jax.Array  # [N, K]
     behaviour_log_prob: jax.Array  # [N]
     advantages: jax.Array  # [N]
     returns: jax.Array  # [N]
-    magnet_log_pi: jax.Array  # [N, K, A], log-policy of the magnet ([N, 0] when unused)
+    magnet_log_pi: jax.Array  # [N, K, A] (as the mask), the magnet's log-policy; [N, 0] unused
     valid: jax.Array  # [N], entries of the policy loss (the learner's decisions)
     value_valid: jax.Array  # [N], entries of the value loss (the learner's non-final steps)
 
@@ -277,10 +277,12 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         magnet_log_pi = jax.lax.stop_gradient(jax.nn.log_softmax(magnet_logits))
     else:  # unused: an empty placeholder, not [N, K, A] zeros (gigabytes on large boards)
         magnet_log_pi = jnp.zeros((n, 0), jnp.float32)
+    # Rows of [K, A] are gathered as flat rows of K * A: XLA's CPU gather of [K, A] slices cost
+    # 7 times as much on the duel board's masks (the update 1.06x faster; the same rows).
     flat = _Batch(
         observation=observation,
-        legal_action_mask=legal_action_mask,
-        magnet_log_pi=magnet_log_pi,
+        legal_action_mask=legal_action_mask.reshape(n + B * P, K * A),
+        magnet_log_pi=magnet_log_pi.reshape(n, -1),
         actions=traj.actions.reshape(n, K).astype(jnp.int32),
         behaviour_log_prob=traj.behaviour_log_prob.reshape(n).astype(jnp.float32),
         advantages=advantages.reshape(n),
@@ -296,6 +298,9 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
         # Each minibatch gathers its rows of `flat`: a shuffled copy of the whole batch per
         # epoch would double the memory of the largest arrays ([N, K, A] masks).
         batch = jax.tree.map(lambda x: x[indices], flat)
+        batch = batch._replace(legal_action_mask=batch.legal_action_mask.reshape(-1, K, A))
+        if config.magnet_cost:
+            batch = batch._replace(magnet_log_pi=batch.magnet_log_pi.reshape(-1, K, A))
         grads, metrics = jax.grad(functools.partial(_loss, network, config), has_aux=True)(
             params, batch
         )
