@@ -190,7 +190,7 @@ def main(argv=None) -> None:
     for _ in range(args.repeats):
         ours.append(_rate(train_jax, config, jax_updates))
         peer.append(_rate(train_self_play, peer_config, args.updates))
-        if args.host_parts > 1:  # the JAX backend in one call per iteration, for the gain
+        if args.host_parts > 1:  # the JAX backend in one part (host_parts=1), for the gain
             one_call.append(_rate(train_jax_self_play, config, jax_updates))
     ours_rate, peer_rate = statistics.median(ours), statistics.median(peer)
     rollout_ours = _jax_rollout_rate(config, max(4, jax_updates), args.host_parts)
@@ -206,7 +206,7 @@ def main(argv=None) -> None:
     )
     runs = f"jax {[round(x) for x in ours]}, openspiel {[round(x) for x in peer]}"
     if one_call:
-        runs += f", jax in one call per iteration {[round(x) for x in one_call]}"
+        runs += f", jax in one part {[round(x) for x in one_call]}"
     print(f"# training runs (frames/s): {runs}")
     line = {
         "bench": "jax_self_play",
