@@ -133,19 +133,6 @@ def _build(
     return game, network, iteration
 
 
-def _make_learn(update_fn: Callable[..., Any], average_decay: float) -> Callable[..., Any]:
-    """`learn(train_state, average, stats, traj) -> (train_state, average, stats, metrics)`,
-    jitted: the PPO update, the Polyak average and the episode statistics of one trajectory."""
-
-    @jax.jit
-    def learn(train_state, average, stats, traj):
-        train_state, metrics = update_fn(train_state, traj)
-        average = _polyak(average, train_state.params, average_decay)
-        return train_state, average, _accumulate(stats, traj), metrics
-
-    return learn
-
-
 def make_iteration(
     game: jax_games.JaxGame,
     network: Network,
@@ -155,9 +142,10 @@ def make_iteration(
 ) -> Callable[..., tuple[Any, Any, Any, EpisodeStats, dict[str, jax.Array]]]:
     """One self-play iteration: rollout, PPO update, averaging, episode statistics.
 
-    Two jitted calls, the rollout and then the rest; the trajectory stays on the device
-    between them. As one program the iteration ran 1.09x slower on the duel board on a 2-core
-    CPU (bitwise the same result): XLA fused the rollout's outputs into the update's readers.
+    `make_parted_iteration` with one part, on one batched state: two jitted calls, the rollout
+    and then the rest, the trajectory staying on the device between them. As one program the
+    iteration ran 1.09x slower on the duel board on a 2-core CPU (bitwise the same result):
+    XLA fused the rollout's outputs into the update's readers.
 
     Args:
       game: the JAX game.
@@ -171,20 +159,12 @@ def make_iteration(
       -> (train_state, average, env_state, stats, metrics)`; the acting key of the update is
       `fold_in(fold_in(root_key, 1), update)`.
     """
-    _, update_fn = make_ppo(network, ppo)
-    rollout = make_rollout(game.spec, game.init, game.step, network, unroll_length)
-    seat_members = jnp.zeros((1, game.spec.num_players), jnp.int32)  # every seat: member 0
-    learn = _make_learn(update_fn, average_decay)
-
-    @jax.jit
-    def play(params, env_state, root_key, update):
-        acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
-        stacked = jax.tree.map(lambda x: x[None], params)
-        return rollout(stacked, seat_members, env_state, acting_key)
+    parted = make_parted_iteration(game, network, ppo, unroll_length, 1, average_decay)
 
     def iteration(train_state, average, env_state, stats, root_key, update):
-        traj, env_state = play(train_state.params, env_state, root_key, update)
-        train_state, average, stats, metrics = learn(train_state, average, stats, traj)
+        train_state, average, (env_state,), stats, metrics = parted(
+            train_state, average, [env_state], stats, root_key, update
+        )
         return train_state, average, env_state, stats, metrics
 
     return iteration
@@ -211,10 +191,10 @@ def make_parted_iteration(
     by its own jitted call from its own host thread (`detente.lib.map_parts`), so that on a
     multi-core CPU every core steps games (one call keeps about 1.5 of 2 cores busy); then one
     jitted call joins the trajectories and another runs the PPO update, the averaging and the
-    episode statistics, as `make_iteration` does. Part i acts with `fold_in(acting_key, i)`
-    (one part: `acting_key` itself, so one part computes what `make_iteration` does, equal up to
-    the float rounding of separately compiled programs); the result depends on `num_parts`, and
-    is reproducible for a given number.
+    episode statistics. Part i acts with `fold_in(acting_key, i)`; one part acts with
+    `acting_key` itself and is called from the caller's thread with nothing to join
+    (`make_iteration`). The result depends on `num_parts`, and is reproducible for a given
+    number.
 
     Args:
       game, network, ppo, unroll_length, average_decay: as in `make_iteration`.
@@ -237,7 +217,12 @@ def make_parted_iteration(
     # XLA fused the concatenation into the update's readers of the trajectory, and the update
     # ran 1.16x slower (duel board, B = 1,024, 2-core CPU; bitwise the same result).
     join = jax.jit(_concat_trajectories)
-    learn = _make_learn(update_fn, average_decay)
+
+    @jax.jit
+    def learn(train_state, average, stats, traj):
+        train_state, metrics = update_fn(train_state, traj)
+        average = _polyak(average, train_state.params, average_decay)
+        return train_state, average, _accumulate(stats, traj), metrics
 
     @jax.jit
     def part_keys(root_key, update):
@@ -250,13 +235,14 @@ def make_parted_iteration(
         if len(env_parts) != num_parts:
             raise ValueError(f"expected {num_parts} parts of games, got {len(env_parts)}")
         keys = part_keys(root_key, update)
-        outs = map_parts(
-            rollout_part,
-            [(train_state.params, part, keys[i]) for i, part in enumerate(env_parts)],
-        )
-        train_state, average, stats, metrics = learn(
-            train_state, average, stats, join([traj for traj, _ in outs])
-        )
+        args = [(train_state.params, part, keys[i]) for i, part in enumerate(env_parts)]
+        if num_parts == 1:  # no thread and no wait: the next calls queue behind this one
+            outs = [rollout_part(*args[0])]
+            traj = outs[0][0]
+        else:
+            outs = map_parts(rollout_part, args)
+            traj = join([traj for traj, _ in outs])
+        train_state, average, stats, metrics = learn(train_state, average, stats, traj)
         return train_state, average, [state for _, state in outs], stats, metrics
 
     return iteration
