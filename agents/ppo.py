@@ -245,8 +245,12 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
             f"PPOConfig.num_minibatches={config.num_minibatches}"
         )
 
-    _, values = network.apply(state.params, traj.observation, traj.legal_action_mask)
-    values = jax.lax.stop_gradient(values[..., 0])  # [T+1, B, P]
+    if traj.behaviour_value is None:
+        _, values = network.apply(state.params, traj.observation, traj.legal_action_mask)
+        values = values[..., 0]
+    else:  # the acting pass's values (on-policy: these parameters), not a second pass
+        values = traj.behaviour_value.astype(jnp.float32)
+    values = jax.lax.stop_gradient(values)  # [T+1, B, P]
     advantages, returns = batched_sparse_gae(
         values,
         traj.rewards,
@@ -340,10 +344,12 @@ def _update(network: Network, config: PPOConfig, state: TrainingState, traj: Tra
 def make_ppo(network: Network, config: PPOConfig) -> tuple[InitFn, UpdateFn]:
     """Builds PPO's pure, jitted init and update functions.
 
-    One update: (1) evaluate the current value function on every timestep of the trajectory,
-    (2) compute sparse per-player GAE advantages and lambda-returns, (3) normalise advantages
-    over valid entries, (4) run `num_epochs` passes of `num_minibatches` shuffled minibatches of
-    the T * B * P (step, game, seat) entries, each an Adam step on
+    One update: (1) take the value of every timestep of the trajectory: its
+    `behaviour_value` (the acting pass's, recorded by this package's rollouts), or, where that
+    is None, the current value function evaluated on the trajectory, (2) compute sparse
+    per-player GAE advantages and lambda-returns, (3) normalise advantages over valid entries,
+    (4) run `num_epochs` passes of `num_minibatches` shuffled minibatches of the T * B * P
+    (step, game, seat) entries, each an Adam step on
 
       L = clipped surrogate (rlax.clipped_surrogate_pg_loss)
           + value_cost * 0.5 * (V - G)^2 - entropy_cost * entropy

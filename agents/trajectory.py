@@ -27,6 +27,13 @@ class Trajectory(NamedTuple):
         chose them, summed over the K slots.
       learner_mask: bool [B, P], the seats whose data the learner trains on (all True in
         self-play; only the learner's seats against frozen opponents).
+      behaviour_value: float32 [T+1, B, P] or None: the value estimates of the network that
+        acted, at every timestep (index T: of the final timestep, evaluated after the last
+        step). The rollouts of `detente.population` record them, as PPO implementations
+        usually do, so that the learner computes its advantages from them instead of
+        evaluating the network on the trajectory again. They are the learner's own values
+        only where the parameters that acted at the learner's seats are the learner's current
+        ones (on-policy, as in every trainer here); None: the learner evaluates them.
     """
 
     observation: jax.Array
@@ -38,6 +45,7 @@ class Trajectory(NamedTuple):
     actions: jax.Array
     behaviour_log_prob: jax.Array
     learner_mask: jax.Array
+    behaviour_value: jax.Array | None = None
 
 
 def check_trajectory(
@@ -82,6 +90,8 @@ def check_trajectory(
         "behaviour_log_prob": ((t1 - 1, b, p), np.floating),
         "learner_mask": ((b, p), np.bool_),
     }
+    if traj.behaviour_value is not None:
+        expected["behaviour_value"] = ((t1, b, p), np.floating)
     if not np.issubdtype(obs.dtype, np.floating):
         raise ValueError(f"Trajectory.observation must be float, got {obs.dtype}")
     for field, (shape, kind) in expected.items():

@@ -14,11 +14,12 @@ from typing import Any, Protocol
 import jax
 import numpy as np
 
-from detente.agents import Network, Trajectory, act
+from detente.agents import Network, Trajectory, act, population_apply
 from detente.lib import TimeStep
 
 # Module-level so every caller in a process shares one compilation per network.
 _ACT = jax.jit(act, static_argnums=0)
+_APPLY = jax.jit(population_apply, static_argnums=0)
 
 
 class HostEnv(Protocol):
@@ -59,12 +60,13 @@ def collect_unroll(
         episode-return bookkeeping).
 
     Returns:
-      (trajectory with [T+1, ...] timestep fields and [T, ...] actions and behaviour
-      log-probabilities, the last timestep, which starts the next unroll).
+      (trajectory with [T+1, ...] timestep fields and behaviour values (index T evaluated on
+      the last timestep), [T, ...] actions and behaviour log-probabilities; the last timestep,
+      which starts the next unroll).
     """
-    timesteps, actions, log_probs = [ts], [], []
+    timesteps, actions, log_probs, values = [ts], [], [], []
     for t in range(unroll_length):
-        action, log_prob, _ = _ACT(
+        action, log_prob, value = _ACT(
             network,
             stacked_params,
             seat_members,
@@ -79,6 +81,9 @@ def collect_unroll(
         timesteps.append(ts)
         actions.append(action)
         log_probs.append(np.asarray(log_prob))
+        values.append(np.asarray(value))
+    _, value = _APPLY(network, stacked_params, seat_members, ts.observation, ts.legal_action_mask)
+    values.append(np.asarray(value))
     batch = stack_timesteps(timesteps)
     trajectory = Trajectory(
         observation=batch.observation,
@@ -90,6 +95,7 @@ def collect_unroll(
         actions=np.stack(actions).astype(np.int32),
         behaviour_log_prob=np.stack(log_probs),
         learner_mask=learner_mask,
+        behaviour_value=np.stack(values),
     )
     return trajectory, ts
 

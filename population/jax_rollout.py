@@ -20,7 +20,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from detente.agents import Network, Trajectory, act
+from detente.agents import Network, Trajectory, act, population_apply
 from detente.games.jax_games import auto_reset, to_timestep
 from detente.lib.spec import EnvSpec
 
@@ -75,9 +75,11 @@ def make_rollout(
         key: PRNG key.
       The trajectory is time-major: observation [T+1, B, P, *obs_shape] etc., actions
       [T, B, P, K], behaviour_log_prob [T, B, P] (log-probability of the actions under the
-      member that chose them), learner_mask [B, P]. Index 0 is `env_state`'s timestep and
-      index T the returned state's, which the next rollout starts from. Step t draws its
-      actions from `fold_in(key, t)`'s first split and its environment keys from the second.
+      member that chose them), learner_mask [B, P], behaviour_value [T+1, B, P] (each seat's
+      member's value estimates; index T evaluated on the returned state). Index 0 is
+      `env_state`'s timestep and index T the returned state's, which the next rollout starts
+      from. Step t draws its actions from `fold_in(key, t)`'s first split and its environment
+      keys from the second.
 
     Raises:
       ValueError: if the network does not fit the spec or `unroll_length` < 1.
@@ -111,7 +113,7 @@ def make_rollout(
 
         def body(state, t):
             act_key, env_key = jax.random.split(jax.random.fold_in(key, t))
-            actions, log_prob, _ = act(
+            actions, log_prob, value = act(
                 network,
                 stacked_params,
                 seat_members,
@@ -121,12 +123,15 @@ def make_rollout(
                 deterministic=deterministic,
             )
             next_state = reset_step(state, actions, jax.random.split(env_key, batch))
-            return next_state, (to_timestep(state), actions, log_prob)
+            return next_state, (to_timestep(state), actions, log_prob, value)
 
-        final, (timesteps, actions, log_probs) = jax.lax.scan(
+        final, (timesteps, actions, log_probs, values) = jax.lax.scan(
             body, env_state, jnp.arange(unroll_length)
         )
         last = to_timestep(final)
+        _, last_value = population_apply(
+            network, stacked_params, seat_members, last.observation, last.legal_action_mask
+        )
         full = jax.tree.map(lambda xs, x: jnp.concatenate([xs, x[None]], axis=0), timesteps, last)
         if learner_member is None:
             learner_mask = jnp.ones((batch, num_players), bool)
@@ -143,6 +148,7 @@ def make_rollout(
             actions=actions,
             behaviour_log_prob=log_probs,
             learner_mask=learner_mask,
+            behaviour_value=jnp.concatenate([values, last_value[None]], axis=0),
         )
         return trajectory, final
 

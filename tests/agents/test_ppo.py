@@ -205,6 +205,23 @@ def test_only_learner_seats_that_act_contribute(network):
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(new_c.params))
 
 
+def test_behaviour_values_replace_the_value_pass(network):
+    init_fn, update_fn = make_ppo(network, CONFIG)
+    state = init_fn(jax.random.key(0))
+    traj = random_trajectory(3)
+    _, values = network.apply(state.params, traj.observation, traj.legal_action_mask)
+    recomputed, metrics = update_fn(state, traj)
+    given, metrics_given = update_fn(state, traj._replace(behaviour_value=values[..., 0]))
+    for x, y in zip(jax.tree.leaves(recomputed.params), jax.tree.leaves(given.params), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+    # Other values are used as given: every value (and so every advantage) moves.
+    shifted, metrics_shifted = update_fn(state, traj._replace(behaviour_value=values[..., 0] + 1))
+    assert float(metrics_shifted["value_mean"]) == pytest.approx(float(metrics["value_mean"]) + 1)
+    assert params_bytes(shifted.params) != params_bytes(recomputed.params)
+    with pytest.raises(ValueError, match=r"Trajectory.behaviour_value must have shape \[5, 3, 3\]"):
+        check_trajectory(traj._replace(behaviour_value=values[:-1, ..., 0]), SPEC.obs_shape)
+
+
 @pytest.mark.parametrize(
     "field,value,accepted",
     [

@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 
-from detente.agents import make_policy_value_network, stack_params
+from detente.agents import make_policy_value_network, population_apply, stack_params
 from detente.games import load
 from detente.lib import OpenSpielEnv
 from detente.population.host_rollout import collect_unroll
@@ -32,6 +32,13 @@ def test_unroll_shapes_callback_and_replay():
     assert traj.observation.shape == (6, 4, 2, env.spec.obs_size)
     assert traj.actions.shape == (5, 4, 2, 1) and traj.actions.dtype == np.int32
     assert traj.behaviour_log_prob.shape == (5, 4, 2)
+    # The acting pass's values, and the last timestep's evaluated after the unroll.
+    assert traj.behaviour_value.shape == (6, 4, 2)
+    for t in range(6):
+        _, value = population_apply(
+            network, stacked, seat_members, traj.observation[t], traj.legal_action_mask[t]
+        )
+        np.testing.assert_allclose(traj.behaviour_value[t], value, rtol=1e-6)
     assert len(steps) == 5 and steps[-1][1] is last
     np.testing.assert_array_equal(traj.observation[-1], last.observation)
     # Replaying the recorded actions from the same seed reproduces every timestep.

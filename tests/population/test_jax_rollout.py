@@ -5,7 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from detente.agents import act, check_trajectory, make_policy_value_network, stack_params
+from detente.agents import (
+    act,
+    check_trajectory,
+    make_policy_value_network,
+    population_apply,
+    stack_params,
+)
 from detente.games import jax_games
 from detente.population.jax_rollout import init_env_states, make_rollout
 
@@ -41,16 +47,21 @@ def test_rollout_equals_stepping_by_hand():
     for t in range(unroll):
         _equal(jax_games.to_timestep(state), [x[t] for x in traj[:6]], f"t={t}")
         act_key, env_key = jax.random.split(jax.random.fold_in(key, t))
-        actions, log_prob, _ = act_fn(
+        actions, log_prob, value = act_fn(
             network, members, seat_members, state.observation, state.legal_action_mask, act_key
         )
         np.testing.assert_array_equal(np.asarray(traj.actions[t]), np.asarray(actions))
         np.testing.assert_allclose(
             np.asarray(traj.behaviour_log_prob[t]), np.asarray(log_prob), rtol=1e-6
         )
+        np.testing.assert_allclose(np.asarray(traj.behaviour_value[t]), value, rtol=1e-6)
         state = reset_step(state, traj.actions[t], jax.random.split(env_key, batch))
     _equal(jax_games.to_timestep(state), [x[unroll] for x in traj[:6]], "final")
     _equal(state, final)
+    _, value = population_apply(
+        network, members, seat_members, state.observation, state.legal_action_mask
+    )
+    np.testing.assert_allclose(np.asarray(traj.behaviour_value[unroll]), value, rtol=1e-6)
     # One-shot games alternate: play (t even), terminal (t odd, nobody acts), play again.
     terminated = np.asarray(traj.terminated)
     np.testing.assert_array_equal(terminated[:, 0], [False, True, False, True, False, True])
