@@ -10,8 +10,11 @@ speed drifts between runs. Also reports the compile time and the bytes of one ga
 
 On the CPU each batch is split into one part per core (`--host-parts`, default
 `detente.lib.default_num_parts()`), each part stepped by its own jitted call from its own host
-thread (`detente.lib.host_parallel`): one call keeps about 1.5 of 2 cores busy. Batch 1,024
-(`--one-call-batch`) and the adjudication are also timed in one call, for the gain. The
+thread (`detente.lib.host_parallel`): one call keeps about 1.5 of 2 cores busy. The parts'
+engine runs its phase dispatch in chunks of `--parts-dispatch-chunk` games (32; a part has a
+core to itself, and one call's default chunks of up to 256 are for a call using every core).
+Batch 1,024 (`--one-call-batch`) and the adjudication are also timed in one call, with the
+default chunks, for the gain. The
 `diplomacy` package runs in this one Python process, as it ships: one core. Ends by printing
 one JSON line:
 {"bench": "realpolitik_jax", "ours": ..., "peer": ..., "unit": "phases/s", "ratio": ..., ...}.
@@ -176,7 +179,12 @@ def bench_reference(phases: int, seed: int) -> float:
 
 
 def bench_adjudication(
-    env: RealpolitikJax, batch: int, steps: int, seed: int, parts: tuple[int, ...] = (1,)
+    env: RealpolitikJax,
+    batch: int,
+    steps: int,
+    seed: int,
+    parts: tuple[int, ...] = (1,),
+    parts_env: RealpolitikJax | None = None,
 ) -> dict[int, float]:
     """Phases/s of `RealpolitikJax.adjudicate` alone (jitted, vmapped over the batch).
 
@@ -184,8 +192,8 @@ def bench_adjudication(
     actions; the mask and observation are dropped, which `adjudicate` does not read), then one
     jitted call adjudicates all of them, `lax.map` over the phases. For each entry of `parts`
     the batch is split into that many parts, adjudicated by concurrent calls from host threads
-    (`detente.lib.HostParallel`; 1: one call). The settings alternate; each figure is the
-    median of 3 timings.
+    (`detente.lib.HostParallel`; 1: one call), adjudicated by `parts_env` (None: `env`) when
+    there are several. The settings alternate; each figure is the median of 3 timings.
     """
     init = jax.jit(jax.vmap(env.init))
     step = jax.jit(jax.vmap(auto_reset(env.init, env.step)))
@@ -202,10 +210,15 @@ def bench_adjudication(
         state = step(state, a, jax.random.split(k_step, batch))
     states = jax.tree.map(lambda *x: jnp.stack(x), *states[5:])
     actions = jnp.stack(actions[5:])
-    adjudicate = jax.vmap(env.adjudicate)
-    run = jax.jit(lambda s, a: jax.lax.map(lambda x: adjudicate(*x), (s, a)))
+
+    def adjudicator(engine):
+        adjudicate = jax.vmap(engine.adjudicate)
+        return jax.jit(lambda s, a: jax.lax.map(lambda x: adjudicate(*x), (s, a)))
+
+    runs = {1: adjudicator(env), 2: adjudicator(parts_env or env)}
     settings = {}
     for n in parts:
+        run = runs[1 if min(n, batch) == 1 else 2]
         parallel = HostParallel(run, min(n, batch), in_axes=(1, 1), out_axis=1)
         split = parallel.split(states, actions)
         parallel.call_parts(split)  # compile, warm up
@@ -273,9 +286,21 @@ def main() -> None:
         default=1024,
         help="with host parts, also time this batch in one call (0: skip)",
     )
+    parser.add_argument(
+        "--parts-dispatch-chunk",
+        type=int,
+        default=32,
+        help="with host parts, the parts' engine's RealpolitikJax(dispatch_chunk=...) (0: the "
+        "engine's default)",
+    )
     args = parser.parse_args()
     if args.host_parts < 1:
         parser.error(f"--host-parts must be a positive integer, got {args.host_parts}")
+    if args.parts_dispatch_chunk < 0:
+        parser.error(
+            "--parts-dispatch-chunk must be a non-negative integer, "
+            f"got {args.parts_dispatch_chunk}"
+        )
     if args.equivalence:
         res = equivalence(args.phases_per_board, args.games, args.seed)
         total = sum(r["phases"] for r in res.values())
@@ -292,6 +317,9 @@ def main() -> None:
         )
         return
     env = RealpolitikJax("classic", max_years=10)
+    parts_env = RealpolitikJax(
+        "classic", max_years=10, dispatch_chunk=args.parts_dispatch_chunk or None
+    )
 
     # The package's speed drifts with the machine's load (1.5x between runs on a shared
     # machine): it is sampled before, between and after our timings, and the medians used.
@@ -306,7 +334,9 @@ def main() -> None:
     results = []
     parts = args.host_parts
     for batch in (int(b) for b in args.batches.split(",")):
-        r = bench_jax(env, batch, args.steps, args.seed, parts=parts)
+        r = bench_jax(
+            parts_env if min(parts, batch) > 1 else env, batch, args.steps, args.seed, parts
+        )
         print(json.dumps(r), flush=True)
         results.append(r)
     one_call = None
@@ -318,7 +348,9 @@ def main() -> None:
     adj_batch = args.adjudication_batch
     adj = {}
     if adj_batch:
-        adj = bench_adjudication(env, adj_batch, args.steps, args.seed, tuple(sorted({1, parts})))
+        adj = bench_adjudication(
+            env, adj_batch, args.steps, args.seed, tuple(sorted({1, parts})), parts_env
+        )
     sample_peer()
     ours = results[-1]["phases_per_s"]
     peer = statistics.median(p[0] for p in peer_runs) if peer_runs else None
@@ -339,6 +371,7 @@ def main() -> None:
                 "ratio": None if peer is None else round(ours / peer, 2),
                 "batch": results[-1]["batch"],
                 "host_parts": results[-1]["parts"],
+                "parts_dispatch_chunk": args.parts_dispatch_chunk or None,
                 "one_call": None
                 if one_call is None
                 else {

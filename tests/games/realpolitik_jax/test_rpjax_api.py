@@ -55,6 +55,33 @@ def test_illegal_action_terminates_with_penalty():
 def test_bad_parameters_raise():
     with pytest.raises(ValueError, match="scoring"):
         rpj.RealpolitikJax("duel", scoring="nope")
+    for bad in (0, -4, 2.5, True, "32"):
+        with pytest.raises(ValueError, match=f"dispatch_chunk must be a positive integer.*{bad!r}"):
+            rpj.RealpolitikJax("duel", dispatch_chunk=bad)
+
+
+def test_dispatch_chunk_changes_speed_only():
+    """Chunks of 4 games (at batch 64 the rule's are 16) give every game the same states."""
+    from detente.games.jax_games import auto_reset
+    from detente.games.realpolitik_jax._check import random_legal_actions
+
+    engines = [rpj.RealpolitikJax("duel", max_years=2, dispatch_chunk=c) for c in (None, 4)]
+    steps = [jax.jit(jax.vmap(auto_reset(e.init, e.step))) for e in engines]
+    state = jax.vmap(engines[0].init)(jax.random.split(jax.random.key(0), 64))
+    rng = np.random.default_rng(0)
+    kinds = set()
+    for t in range(12):
+        actions = jnp.asarray(random_legal_actions(rng, np.asarray(state.legal_action_mask)))
+        keys = jax.random.split(jax.random.key(t), 64)
+        default, small = (step(state, actions, keys) for step in steps)
+        for x, y in zip(jax.tree.leaves(default), jax.tree.leaves(small), strict=True):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=f"step {t}")
+        kinds.update(np.asarray(state.phase_kind).tolist())
+        state = default
+    assert kinds == {0, 1, 2}  # movement, retreats and adjustments were all dispatched
+    # The setting reaches the dispatch: the programs differ (chunks of 16 against 4).
+    programs = [step.lower(state, actions, keys).as_text() for step in steps]
+    assert programs[0] != programs[1]
 
 
 def test_adjudicate_is_the_rules_part_of_step():
