@@ -215,10 +215,11 @@ def bench_adjudication(
         adjudicate = jax.vmap(engine.adjudicate)
         return jax.jit(lambda s, a: jax.lax.map(lambda x: adjudicate(*x), (s, a)))
 
-    runs = {1: adjudicator(env), 2: adjudicator(parts_env or env)}
+    one_call = adjudicator(env)
+    in_parts = one_call if parts_env is None else adjudicator(parts_env)  # one compile if same
     settings = {}
     for n in parts:
-        run = runs[1 if min(n, batch) == 1 else 2]
+        run = one_call if min(n, batch) == 1 else in_parts
         parallel = HostParallel(run, min(n, batch), in_axes=(1, 1), out_axis=1)
         split = parallel.split(states, actions)
         parallel.call_parts(split)  # compile, warm up
