@@ -163,11 +163,17 @@ register(
 )
 
 
-def _realpolitik_jax(**parameters: Any) -> JaxGame:
+def _realpolitik_jax(*, dispatch_chunk: int, **parameters: Any) -> JaxGame:
     # Imported on first use: the engine pulls in the realpolitik package and its tables.
     from detente.games.realpolitik_jax import RealpolitikJax
 
-    return RealpolitikJax(**parameters).game()
+    # A game string carries integers only: 0 stands for the engine's own rule (None).
+    if dispatch_chunk < 0:
+        raise ValueError(
+            f"JAX game 'realpolitik_jax': dispatch_chunk={dispatch_chunk} must be a positive "
+            "integer (most games per chunk of the CPU's phase dispatch) or 0 (the engine's rule)"
+        )
+    return RealpolitikJax(**parameters, dispatch_chunk=dispatch_chunk or None).game()
 
 
 register(
@@ -179,6 +185,7 @@ register(
         "max_years": 10,
         "random_end_prob": 0.0,
         "random_end_after": 1,
+        "dispatch_chunk": 0,
     },
     description="realpolitik on the JAX engine (one step = one phase, K order slots)",
 )

@@ -84,6 +84,27 @@ def test_dispatch_chunk_changes_speed_only():
     assert programs[0] != programs[1]
 
 
+def test_game_string_sets_dispatch_chunk():
+    """`realpolitik_jax(dispatch_chunk=N)` reaches the engine; 0 is the engine's own rule."""
+    from detente.games import jax_games
+
+    def program(name):
+        game = jax_games.make(name)
+        state = jax.vmap(game.init)(jax.random.split(jax.random.key(0), 64))
+        actions = jnp.zeros((64, 2, game.spec.num_slots), jnp.int32)
+        keys = jax.random.split(jax.random.key(1), 64)
+        return jax.jit(jax.vmap(game.step)).lower(state, actions, keys).as_text()
+
+    base = "realpolitik_jax(map=duel,max_years=2"
+    default, zero, small = (
+        program(base + end) for end in (")", ",dispatch_chunk=0)", ",dispatch_chunk=4)")
+    )
+    assert zero == default
+    assert small != default
+    with pytest.raises(ValueError, match=r"dispatch_chunk=-2 must be a positive integer.*or 0"):
+        jax_games.make(base + ",dispatch_chunk=-2)")
+
+
 def test_adjudicate_is_the_rules_part_of_step():
     """`adjudicate` gives the position `step` reaches, phase after phase of random legal play.
 
