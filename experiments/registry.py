@@ -25,6 +25,11 @@ from detente.experiments.psro_comparison import (
 )
 from detente.experiments.psro_experiment import format_psro_table, run_psro_experiment
 from detente.experiments.quickstart import QuickstartConfig, format_table, run_quickstart
+from detente.experiments.self_play_experiment import (
+    SelfPlayExperimentConfig,
+    format_self_play,
+    run_self_play_experiment,
+)
 from detente.population.league import LeagueConfig
 from detente.population.psro import PSROConfig
 
@@ -111,6 +116,16 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_class=CrossplayConfig,
             run=run_crossplay,
             summarize=format_crossplay,
+        ),
+        Experiment(
+            name="self_play",
+            description=(
+                "naive self-play with PPO on any game, the JAX backend for JAX games (default: "
+                "the 2-power realpolitik board on the JAX engine); score vs the initial policy"
+            ),
+            config_class=SelfPlayExperimentConfig,
+            run=run_self_play_experiment,
+            summarize=format_self_play,
         ),
     ]
 }

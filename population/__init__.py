@@ -10,6 +10,7 @@ from detente.population.fictitious_play import (  # noqa: E402
     fictitious_play_config,
     run_fictitious_play,
 )
+from detente.population.jax_matches import play_jax_matches  # noqa: E402
 from detente.population.matches import MatchResult, play_match, play_matches  # noqa: E402
 from detente.population.members import Member, Population  # noqa: E402
 from detente.population.opponent_training import (  # noqa: E402
@@ -38,6 +39,7 @@ __all__ += [
     "RunState",
     "TabularMembers",
     "fictitious_play_config",
+    "play_jax_matches",
     "load_run",
     "play_match",
     "play_matches",

@@ -44,6 +44,20 @@ def init_env_states(init: Callable[[PRNGKey], Any], key: PRNGKey, batch_size: in
     return jax.vmap(init)(jax.random.split(key, batch_size))
 
 
+def check_network_fits(network: Network, spec: EnvSpec) -> None:
+    """Raises ValueError unless `network` was built for `spec` (observation shape, K and A)."""
+    if (tuple(network.obs_shape), network.num_slots, network.num_actions) != (
+        tuple(spec.obs_shape),
+        spec.num_slots,
+        spec.num_actions,
+    ):
+        raise ValueError(
+            f"network (obs_shape={network.obs_shape}, K={network.num_slots}, "
+            f"A={network.num_actions}) does not fit game {spec.name} (obs_shape={spec.obs_shape}, "
+            f"K={spec.num_slots}, A={spec.num_actions})"
+        )
+
+
 def make_rollout(
     spec: EnvSpec,
     init: Callable[[PRNGKey], Any],
@@ -86,16 +100,7 @@ def make_rollout(
     """
     if not isinstance(unroll_length, int) or unroll_length < 1:
         raise ValueError(f"unroll_length must be a positive integer, got {unroll_length!r}")
-    if (tuple(network.obs_shape), network.num_slots, network.num_actions) != (
-        tuple(spec.obs_shape),
-        spec.num_slots,
-        spec.num_actions,
-    ):
-        raise ValueError(
-            f"network (obs_shape={network.obs_shape}, K={network.num_slots}, "
-            f"A={network.num_actions}) does not fit game {spec.name} (obs_shape={spec.obs_shape}, "
-            f"K={spec.num_slots}, A={spec.num_actions})"
-        )
+    check_network_fits(network, spec)
     reset_step = jax.vmap(auto_reset(init, step))
     num_players = spec.num_players
 

@@ -26,7 +26,12 @@ from detente.games import load
 from detente.games.realpolitik import RealpolitikEnv
 from detente.lib import EnvSpec, OpenSpielEnv, env_spec_for
 from detente.population.host_rollout import play_to_end
-from detente.population.matches import MatchResult, check_profiles, play_matches
+from detente.population.matches import (
+    MatchResult,
+    check_match_args,
+    check_profiles,
+    play_matches,
+)
 from detente.population.members import Population
 
 PROFILES_PER_BATCH = 8
@@ -109,12 +114,7 @@ def play_env_matches(
             seed=seed,
             max_steps=max_steps,
         )
-    if isinstance(games_per_profile, bool) or not isinstance(games_per_profile, int):
-        raise ValueError(f"games_per_profile must be a positive integer, got {games_per_profile!r}")
-    if games_per_profile < 1:
-        raise ValueError(f"games_per_profile must be a positive integer, got {games_per_profile!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_match_args(games_per_profile, seed)
     make = env_factory(game)
     num_players = make(1, False).spec.num_players
     profiles = check_profiles(population, profiles, num_players)

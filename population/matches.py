@@ -90,6 +90,31 @@ def check_profiles(
     return checked
 
 
+def check_match_args(games_per_profile: int, seed: int) -> None:
+    """Raises ValueError unless `games_per_profile` >= 1 and `seed` >= 0 are integers."""
+    if (
+        isinstance(games_per_profile, bool)
+        or not isinstance(games_per_profile, (int, np.integer))
+        or games_per_profile < 1
+    ):
+        raise ValueError(f"games_per_profile must be a positive integer, got {games_per_profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def results_by_profile(
+    profiles: Sequence[tuple[str, ...]], returns: np.ndarray, games_per_profile: int, seed: int
+) -> list[MatchResult]:
+    """Cuts a batch's returns [G * B, P] into one `MatchResult` per profile (B games each)."""
+    results = []
+    for g, profile in enumerate(profiles):
+        rows = returns[g * games_per_profile : (g + 1) * games_per_profile]
+        results.append(
+            MatchResult(members=profile, returns=rows, mean_returns=rows.mean(axis=0), seed=seed)
+        )
+    return results
+
+
 def play_matches(
     game: pyspiel.Game | str,
     network: Network,
@@ -120,14 +145,7 @@ def play_matches(
     game = _as_game(game)
     num_players = game.num_players()
     profiles = check_profiles(population, profiles, num_players)
-    if (
-        isinstance(games_per_profile, bool)
-        or not isinstance(games_per_profile, (int, np.integer))
-        or games_per_profile < 1
-    ):
-        raise ValueError(f"games_per_profile must be a positive integer, got {games_per_profile!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_match_args(games_per_profile, seed)
     num_groups = len(profiles)
     env = OpenSpielEnv(game, num_groups * int(games_per_profile), max_steps=max_steps)
     order = {m: i for i, m in enumerate(population.ids)}
@@ -141,15 +159,7 @@ def play_matches(
     )
     if not ended:  # pragma: no cover - the adapter bounds episodes by spec.max_steps
         raise RuntimeError(f"{game}: games did not end within max_steps={env.spec.max_steps}")
-    results = []
-    for g, profile in enumerate(profiles):
-        rows = returns[g * games_per_profile : (g + 1) * games_per_profile]
-        results.append(
-            MatchResult(
-                members=profile, returns=rows, mean_returns=rows.mean(axis=0), seed=int(seed)
-            )
-        )
-    return results
+    return results_by_profile(profiles, returns, int(games_per_profile), int(seed))
 
 
 def play_match(

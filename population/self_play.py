@@ -171,6 +171,17 @@ def restore_run_checkpoint(
     return jax.device_put(saved), metadata["update"], metadata["env_steps"]
 
 
+def run_initial_params(network: Network, seed: int) -> Any:
+    """The parameters a fresh self-play run with `seed` starts from, on either backend.
+
+    `train_self_play` and `train_jax_self_play` build their learner from the key
+    `fold_in(key(seed), 0)` (`agents.Learner`), which draws the network's parameters from that
+    key's first split.
+    """
+    learner_key = jax.random.fold_in(jax.random.key(seed), 0)
+    return network.init(jax.random.split(learner_key)[0])
+
+
 def train_self_play(
     config: SelfPlayConfig,
     *,
