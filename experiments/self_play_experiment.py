@@ -26,6 +26,7 @@ import dataclasses
 import functools
 import json
 import pathlib
+import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -121,7 +122,11 @@ class SelfPlayExperimentResult(NamedTuple):
       updates: PPO updates done.
       env_steps: game-steps played (one step of one game each).
       wall_time: seconds of training in this call (compilation included).
-      steps_per_second: game-steps per second in this call, learner updates included.
+      steps_per_second: game-steps per second in this call, learner updates and compilation
+        included.
+      steady_steps_per_second: game-steps per second from the first log step to the last
+        (compilation left out, as in bench/bench_jax_self_play.py); None with fewer than two
+        log steps in this call.
       score_vs_initial: the trained policy's win-rate-like score against the initial one.
       score_stderr: its standard error over the evaluation's games.
       profiles: each seat assignment of the evaluation with each seat's mean return.
@@ -134,6 +139,7 @@ class SelfPlayExperimentResult(NamedTuple):
     env_steps: int
     wall_time: float
     steps_per_second: float
+    steady_steps_per_second: float | None
     score_vs_initial: float
     score_stderr: float
     profiles: list[dict[str, Any]]
@@ -164,6 +170,12 @@ def run_self_play_experiment(
     backend = config.resolved_backend()
     trainer = dataclasses.replace(config.trainer, game=config.game)
     logger = make_run_logger(run_dir)
+    stamps: list[tuple[float, int]] = []  # (time, game-steps) at every log step
+
+    def on_log(update, metrics, network, params):
+        stamps.append((time.perf_counter(), int(metrics["env_steps"])))
+        return {}
+
     try:
         result = train(
             trainer,
@@ -171,6 +183,7 @@ def run_self_play_experiment(
             run_dir=run_dir,
             logger=logger,
             progress=progress,
+            on_log=on_log,
             num_devices=config.num_devices,
             host_parts=config.host_parts,
         )
@@ -208,6 +221,11 @@ def run_self_play_experiment(
         env_steps=result.env_steps,
         wall_time=result.wall_time,
         steps_per_second=result.steps_per_second,
+        steady_steps_per_second=(
+            (stamps[-1][1] - stamps[0][1]) / max(stamps[-1][0] - stamps[0][0], 1e-9)
+            if len(stamps) > 1
+            else None
+        ),
         score_vs_initial=float(per_game.mean()),
         score_stderr=float(per_game.std() / np.sqrt(len(per_game))),
         profiles=[
@@ -229,7 +247,12 @@ def format_self_play(result: SelfPlayExperimentResult) -> str:
     lines = [
         f"self-play on {result.game} ({result.backend} backend): {result.updates} updates, "
         f"{result.env_steps:,} game-steps, {result.wall_time:.1f} s in this call, "
-        f"{result.steps_per_second:,.0f} game-steps/s (updates and compilation included)",
+        f"{result.steps_per_second:,.0f} game-steps/s (updates and compilation included"
+        + (
+            f"; {result.steady_steps_per_second:,.0f} after the first log step)"
+            if result.steady_steps_per_second is not None
+            else ")"
+        ),
         f"score of the trained policy against the initial one: {result.score_vs_initial:.3f} "
         f"(standard error {result.score_stderr:.3f}; 0.5 = no better)",
     ]

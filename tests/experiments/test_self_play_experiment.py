@@ -75,6 +75,7 @@ def test_host_backend_and_resume(tmp_path):
     assert 0.0 <= result.score_vs_initial <= 1.0
     resumed = run_self_play_experiment(config, tmp_path, progress=False)
     assert resumed.env_steps == result.env_steps  # nothing trained again
+    assert result.steady_steps_per_second > 0 and resumed.steady_steps_per_second is None
     assert resumed.score_vs_initial == result.score_vs_initial
     assert (tmp_path / "metrics.csv").exists()
 
