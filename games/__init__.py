@@ -4,9 +4,15 @@
 Python) and detente's own games the same way; `list_games()` lists them with their kind.
 """
 
-from detente.games.registry import GameInfo, list_games, load, register_openspiel_game
+from detente.games.registry import (
+    GameInfo,
+    is_registered,
+    list_games,
+    load,
+    register_openspiel_game,
+)
 
-__all__ = ["GameInfo", "list_games", "load", "register_openspiel_game"]
+__all__ = ["GameInfo", "is_registered", "list_games", "load", "register_openspiel_game"]
 
 register_openspiel_game("realpolitik", "detente.games.realpolitik.openspiel_game")
 

@@ -65,6 +65,22 @@ def _game_types() -> dict[str, pyspiel.GameType]:
     return {game_type.short_name: game_type for game_type in pyspiel.registered_games()}
 
 
+def short_name_of(name: str) -> str | None:
+    """The name part of a game string ("blotto" for "blotto(players=3)"); None if malformed."""
+    if not isinstance(name, str):
+        return None
+    try:
+        short_name, _ = _split_game_string(name)
+    except ValueError:
+        return None
+    return short_name
+
+
+def is_registered(name: str) -> bool:
+    """Whether `load` knows the game named by `name` (with or without parameters)."""
+    return short_name_of(name) in _game_types()
+
+
 def list_games() -> list[GameInfo]:
     """Every game `load` accepts, sorted by name."""
     infos = []

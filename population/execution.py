@@ -179,12 +179,14 @@ class Recipe:
     small picklable recipe is, and `build()` rebuilds them once per process.
 
     Attributes:
-      game: a game string for `detente.games.load`.
+      game: a game string for `detente.games.load` (or, with `league_env`, of a JAX-only game
+        such as "realpolitik_jax(map=duel)").
       hidden_sizes: widths of the MLP torso (`agents.make_policy_value_network`).
       max_steps: truncate games after this many steps (None: the rules end games).
       league_env: learn and play on the league's environments (`population.league_env`:
-        `RealpolitikEnv` for realpolitik games, `OpenSpielEnv` otherwise) instead of
-        `OpenSpielEnv`; the network is built from that environment's spec.
+        `RealpolitikEnv` for realpolitik games, `JaxGameEnv` for JAX-only games,
+        `OpenSpielEnv` otherwise) instead of `OpenSpielEnv`; the network is built from that
+        environment's spec.
     """
 
     game: str
@@ -192,8 +194,8 @@ class Recipe:
     max_steps: int | None = None
     league_env: bool = False
 
-    def build(self) -> tuple[pyspiel.Game, Network]:
-        """(the pyspiel game, the network); cached per process."""
+    def build(self) -> tuple[pyspiel.Game | None, Network]:
+        """(the pyspiel game, None for a JAX-only game; the network); cached per process."""
         return _build(
             self.game, tuple(int(h) for h in self.hidden_sizes), self.max_steps, self.league_env
         )
@@ -207,11 +209,14 @@ class Recipe:
 
 @functools.lru_cache(maxsize=16)
 def _build(game: str, hidden_sizes: tuple[int, ...], max_steps: int | None, league_env: bool):
-    loaded = load(game)
     if league_env:
-        from detente.population.league_env import league_spec
+        from detente.population.league_env import is_jax_only, league_spec
 
+        # A JAX-only game has no pyspiel game: its tasks use the game string and the league's
+        # environment only.
+        loaded = None if is_jax_only(game) else load(game)
         return loaded, cached_network(league_spec(game, max_steps), hidden_sizes)
+    loaded = load(game)
     return loaded, cached_network(env_spec_for(loaded, max_steps=max_steps), hidden_sizes)
 
 

@@ -1,15 +1,20 @@
-"""The league's environments and matches: `RealpolitikEnv` for realpolitik, OpenSpiel otherwise.
+"""The league's environments and matches: `RealpolitikEnv` for realpolitik, `JaxGameEnv` for
+JAX-only games, OpenSpiel otherwise.
 
 Realpolitik is learnt on `games.realpolitik.RealpolitikEnv` (one step = one phase, K > 1 order
-slots), whose observations differ from the OpenSpiel game's unit-by-unit sub-steps; every other
-game on `lib.OpenSpielEnv`. Both share `reset(seed)`, `step(actions [B, P, K])`, `spec` and
-`batch_size`, so the league's learners (`train_against_opponents(env=...)`) and its matches
-(`play_env_matches`) are written once for both.
+slots), whose observations differ from the OpenSpiel game's unit-by-unit sub-steps. A JAX game
+that OpenSpiel does not know (`is_jax_only`: "realpolitik_jax(...)") is learnt on
+`games.jax_games.host_env.JaxGameEnv`, its own jitted engine stepped from the host; on
+realpolitik that is the same game as `RealpolitikEnv` (the same spec, observations, masks and
+rewards, bit for bit) at the JAX engine's speed. Every other game runs on `lib.OpenSpielEnv`
+(JAX games that OpenSpiel also has, `matrix_*` and `blotto`, included). All three share
+`reset(seed)`, `step(actions [B, P, K])`, `spec` and `batch_size`, so the league's learners
+(`train_against_opponents(env=...)`) and its matches (`play_env_matches`) are written once.
 
-`play_env_matches` is `population.matches.play_matches` on `RealpolitikEnv` (the same seat
-maps; profiles are played in batches of `PROFILES_PER_BATCH`, batch c seeded from
-`SeedSequence([seed, c])`, padded to fixed shapes so that acting compiles once); for other games
-it calls `play_matches`.
+`play_env_matches` is `population.matches.play_matches` on `RealpolitikEnv` or `JaxGameEnv`
+(the same seat maps; profiles are played in batches of `PROFILES_PER_BATCH`, batch c seeded
+from `SeedSequence([seed, c])`, padded to fixed shapes so that acting and the engine compile
+once); for OpenSpiel games it calls `play_matches`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from detente.agents import Network, stack_params
-from detente.games import load
+from detente.games import is_registered, jax_games, load
+from detente.games.jax_games.host_env import JaxGameEnv
 from detente.games.realpolitik import RealpolitikEnv
 from detente.lib import EnvSpec, OpenSpielEnv, env_spec_for
 from detente.population.host_rollout import play_to_end
@@ -42,18 +48,43 @@ def is_realpolitik(game: str) -> bool:
     return game.split("(", 1)[0].strip() == "realpolitik"
 
 
+def is_jax_only(game: str) -> bool:
+    """Whether a game string names a registered JAX game that `games.load` does not know (e.g.
+    "realpolitik_jax(map=classic)"), learnt and played on `JaxGameEnv`."""
+    return jax_games.is_registered(game) and not is_registered(game)
+
+
+def uses_league_env(game: str) -> bool:
+    """Whether the league learns `game` on its own environment (`RealpolitikEnv` or
+    `JaxGameEnv`) rather than on `OpenSpielEnv`."""
+    return is_realpolitik(game) or is_jax_only(game)
+
+
 def env_factory(game: str, max_steps: int | None = None) -> Callable[[int, bool], Any]:
     """`make(batch_size, auto_reset) -> env` for a game string.
 
     Args:
-      game: a game string of `detente.games.load`, e.g. "realpolitik(map=duel,max_years=2)".
+      game: a game string of `detente.games.load`, e.g. "realpolitik(map=duel,max_years=2)",
+        or of a JAX-only game (`is_jax_only`), e.g. "realpolitik_jax(map=duel,max_years=2)".
       max_steps: truncation of OpenSpiel games; None for realpolitik, whose horizon is its
-        `max_years` parameter.
+        `max_years` parameter, and for JAX games (never truncated).
 
     Raises:
-      ValueError: an unknown game or bad parameters (from `games.load`), or `max_steps` for
-        a realpolitik game.
+      ValueError: an unknown game or bad parameters (from `games.load` or
+        `games.jax_games.make`), or `max_steps` for a realpolitik or JAX game.
     """
+    if is_jax_only(game):
+        jax_games.make(game)  # fails early, naming the bad parameter
+        if max_steps is not None:
+            raise ValueError(
+                f"max_steps={max_steps} does not apply to {game!r}: JAX games end by their own "
+                "rules and are never truncated; leave max_steps None"
+            )
+
+        def make_jax(batch_size: int, auto_reset: bool) -> JaxGameEnv:
+            return JaxGameEnv(game, batch_size, auto_reset=auto_reset)
+
+        return make_jax
     pyspiel_game = load(game)
     if is_realpolitik(game):
         if max_steps is not None:
@@ -84,7 +115,7 @@ def env_factory(game: str, max_steps: int | None = None) -> Callable[[int, bool]
 
 def league_spec(game: str, max_steps: int | None = None) -> EnvSpec:
     """The `EnvSpec` the league's networks are built from (that of `env_factory`'s envs)."""
-    if is_realpolitik(game):
+    if uses_league_env(game):
         return env_factory(game, max_steps)(1, False).spec
     return env_spec_for(load(game), max_steps=max_steps)
 
@@ -104,7 +135,7 @@ def play_env_matches(
     Raises:
       ValueError: malformed or unknown seat maps, bad `games_per_profile` or `seed`.
     """
-    if not is_realpolitik(game):
+    if not uses_league_env(game):
         return play_matches(
             game,
             network,

@@ -16,7 +16,7 @@ from typing import Any
 from detente.games.jax_games._core import JaxGame
 from detente.games.jax_games.blotto import blotto_game
 from detente.games.jax_games.normal_form import MATRIX_GAMES, matrix_game
-from detente.games.registry import _split_game_string
+from detente.games.registry import _split_game_string, short_name_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,13 +82,7 @@ def list_games() -> list[JaxGameInfo]:
 
 def is_registered(name: str) -> bool:
     """Whether the game string `name` (with or without parameters) names a registered JAX game."""
-    if not isinstance(name, str):
-        return False
-    try:
-        short_name, _ = _split_game_string(name)
-    except ValueError:
-        return False
-    return short_name in _REGISTRY
+    return short_name_of(name) in _REGISTRY
 
 
 def _parse(game: str, key: str, raw: str, default: Any) -> Any:
