@@ -32,11 +32,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from detente.agents import PPOConfig
-from detente.games import jax_games, load
+from detente.games import jax_games
 from detente.lib import make_run_logger
 from detente.population import Member, Population, play_jax_matches
 from detente.population.jax_self_play import BACKENDS, train
-from detente.population.league_env import play_env_matches
+from detente.population.league_env import league_spec, play_env_matches
 from detente.population.self_play import SelfPlayConfig, run_initial_params
 
 TRAINED, INITIAL = "trained", "initial"
@@ -98,7 +98,9 @@ class SelfPlayExperimentConfig:
         if self.resolved_backend() == "jax":
             jax_games.make(self.game)  # fails early, naming the bad game or parameter
         else:
-            load(self.game)
+            # The host backend's environment (`league_env.env_factory`): OpenSpiel's, or
+            # `RealpolitikEnv`, or `JaxGameEnv` for a JAX-only game; fails naming a bad game.
+            league_spec(self.game, self.trainer.max_steps)
             if self.host_parts != 1 or self.num_devices != 1:
                 raise ValueError(
                     f"host_parts={self.host_parts} and num_devices={self.num_devices} apply to "

@@ -11,6 +11,7 @@ from detente.population.fictitious_play import (  # noqa: E402
     run_fictitious_play,
 )
 from detente.population.jax_matches import play_jax_matches  # noqa: E402
+from detente.population.jax_opponent_training import train_jax_against_opponents  # noqa: E402
 from detente.population.matches import MatchResult, play_match, play_matches  # noqa: E402
 from detente.population.members import Member, Population  # noqa: E402
 from detente.population.opponent_training import (  # noqa: E402
@@ -47,6 +48,7 @@ __all__ += [
     "run_psro",
     "save_run",
     "train_against_opponents",
+    "train_jax_against_opponents",
 ]
 
 # Reproducible leaderboards of frozen pools; approximate exploitability by learned best responses.

@@ -448,7 +448,9 @@ def train(
       config: the run's configuration.
       backend: "auto" (the JAX backend when `config.game` is a registered JAX game, e.g.
         "matrix_rps" or "blotto(players=3)", else the OpenSpiel adapter), "jax" or
-        "openspiel".
+        "openspiel" (the host backend, `train_self_play`, on `league_env.env_factory`'s
+        environment: OpenSpiel's, `RealpolitikEnv`, or `JaxGameEnv` for a JAX-only game such
+        as "realpolitik_jax(...)").
       run_dir, logger, progress, on_log, initial_params: as in `train_self_play`.
       num_devices: devices the JAX backend shards the games over (`train_jax_self_play`);
         the host backend runs on one.

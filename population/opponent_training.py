@@ -199,6 +199,41 @@ def check_opponents(
     return sets, checked
 
 
+def make_learner(
+    network: Network,
+    ppo: PPOConfig,
+    root_key: jax.Array,
+    initial_params: Any = None,
+    initial_state: TrainingState | None = None,
+) -> Learner:
+    """The learner of a run seeded by `root_key`: fresh from `fold_in(root_key, 0)`, or
+    continuing `initial_state`, or at `initial_params` (a warm start, fresh optimiser).
+
+    Raises:
+      ValueError: both `initial_params` and `initial_state`.
+    """
+    if initial_params is not None and initial_state is not None:
+        raise ValueError("pass initial_params or initial_state, not both")
+    if initial_state is not None:
+        return Learner(network, ppo, root_key, state=initial_state)
+    learner = Learner(network, ppo, jax.random.fold_in(root_key, 0))
+    if initial_params is None:
+        return learner
+    params = jax.tree.map(jnp.asarray, initial_params)
+    state = learner.state._replace(params=params, magnet_params=params)
+    return Learner(network, ppo, root_key, state=state)
+
+
+def learner_group_seats(
+    seat_sets: Sequence[tuple[int, ...]], num_groups: int, num_players: int
+) -> np.ndarray:
+    """bool [G, P]: the learner's seats in each group, `seat_sets` round-robin over groups."""
+    group_seats = np.zeros((num_groups, num_players), bool)
+    for g in range(num_groups):
+        group_seats[g, list(seat_sets[g % len(seat_sets)])] = True
+    return group_seats
+
+
 def _seed(*entropy: int) -> int:
     return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
 
@@ -258,29 +293,11 @@ def train_against_opponents(
     seats, distributions = check_opponents(population, opponents, learner_seats, num_players)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if initial_params is not None and initial_state is not None:
-        raise ValueError("pass initial_params or initial_state, not both")
     root_key = jax.random.key(int(seed))
-    if initial_state is not None:
-        learner = Learner(network, config.ppo, root_key, state=initial_state)
-    else:
-        learner = Learner(network, config.ppo, jax.random.fold_in(root_key, 0))
-    if initial_params is not None:
-        params = jax.tree.map(jnp.asarray, initial_params)
-        learner = Learner(
-            network,
-            config.ppo,
-            root_key,
-            state=learner.state._replace(params=params, magnet_params=params),
-        )
-
-    num_groups = config.num_groups
-    per_group = config.batch_size // num_groups
-    group_seats = np.zeros((num_groups, num_players), bool)  # [G, P]: the learner's seats
-    for g in range(num_groups):
-        group_seats[g, list(seats[g % len(seats)])] = True
-    learner_mask = np.repeat(group_seats, per_group, axis=0)  # [B, P]
-    num_opponent_slots = num_groups * (num_players - 1)
+    learner = make_learner(network, config.ppo, root_key, initial_params, initial_state)
+    group_seats = learner_group_seats(seats, config.num_groups, num_players)  # [G, P]
+    learner_mask = np.repeat(group_seats, config.batch_size // config.num_groups, axis=0)  # [B, P]
+    num_opponent_slots = config.num_groups * (num_players - 1)
 
     start = time.perf_counter()
     env_steps = 0
@@ -301,13 +318,14 @@ def train_against_opponents(
             ts = env.reset(seed=_seed(seed, segment))
             running[:] = 0.0
             finished.clear()
-            opponent_stack, seat_members = _draw_opponents(
-                population, distributions, group_seats, num_opponent_slots, _seed(seed, 2, segment)
+            opponent_stack, seat_members = draw_opponents(
+                population,
+                distributions,
+                group_seats,
+                num_opponent_slots,
+                opponent_seed(seed, segment),
             )
-        if opponent_stack is None:
-            stacked = stack_params([learner.params])
-        else:
-            stacked = _prepend(learner.params, opponent_stack)
+        stacked = acting_stack(learner.params, opponent_stack)
         acting_key = jax.random.fold_in(jax.random.fold_in(root_key, 1), update)
         trajectory, ts = collect_unroll(
             env,
@@ -342,7 +360,20 @@ def _prepend(params: Any, stack: Any) -> Any:
     return jax.tree.map(lambda p, s: jnp.concatenate([p[None], s.astype(p.dtype)]), params, stack)
 
 
-def _draw_opponents(
+def acting_stack(learner_params: Any, opponent_stack: Any | None) -> Any:
+    """The stacked parameters [M, ...] that act: the learner as member 0, then the opponents
+    (`draw_opponents`' stack; None in a one-player game)."""
+    if opponent_stack is None:
+        return stack_params([learner_params])
+    return _prepend(learner_params, opponent_stack)
+
+
+def opponent_seed(seed: int, segment: int) -> int:
+    """The seed of segment `segment`'s opponent draws: `SeedSequence([seed, 2, segment])`."""
+    return _seed(seed, 2, segment)
+
+
+def draw_opponents(
     population: Population,
     distributions: Sequence[tuple[list[str], np.ndarray] | None],
     group_seats: np.ndarray,

@@ -112,3 +112,8 @@ def test_bad_config_names_the_value():
         SelfPlayExperimentConfig(game="realpolitik_jx(map=duel)", backend="jax")
     with pytest.raises(ValueError, match="map"):
         SelfPlayExperimentConfig(game="realpolitik_jax(map=nowhere)")
+    with pytest.raises(ValueError, match="unknown game 'kuhn_pokr'"):
+        SelfPlayExperimentConfig(game="kuhn_pokr", backend="openspiel")
+    # The host backend takes a JAX-only game too (on `JaxGameEnv`).
+    host = SelfPlayExperimentConfig(game="realpolitik_jax(map=duel)", backend="openspiel")
+    assert host.resolved_backend() == "openspiel"

@@ -199,7 +199,7 @@ def test_bad_seat_sets(seats, opponents, message):
 
 
 def test_draw_opponents_leaves_the_learner_seats_to_member_zero():
-    from detente.population.opponent_training import _draw_opponents
+    from detente.population.opponent_training import draw_opponents
 
     game, network = _kuhn3()
     population = Population(
@@ -207,7 +207,7 @@ def test_draw_opponents_leaves_the_learner_seats_to_member_zero():
     )
     dist = (["a", "b"], np.array([0.5, 0.5]))
     group_seats = np.array([[True, True, False], [False, True, True], [True, False, False]])
-    _, seat_members = _draw_opponents(population, [dist] * 3, group_seats, 6, seed=3)
+    _, seat_members = draw_opponents(population, [dist] * 3, group_seats, 6, seed=3)
     seat_members = np.asarray(seat_members)
     assert (seat_members[group_seats] == 0).all()
     assert (seat_members[~group_seats] > 0).all()
