@@ -49,6 +49,7 @@ from detente.agents import Network, make_policy_value_network
 from detente.games import load
 from detente.lib import EnvSpec, env_spec_for
 from detente.lib.metrics_logger import Logger
+from detente.population.jax_opponent_training import train_jax_against_opponents
 from detente.population.matches import MatchResult, play_matches
 from detente.population.members import Population
 from detente.population.opponent_training import (
@@ -187,12 +188,15 @@ class Recipe:
         `RealpolitikEnv` for realpolitik games, `JaxGameEnv` for JAX-only games,
         `OpenSpielEnv` otherwise) instead of `OpenSpielEnv`; the network is built from that
         environment's spec.
+      jax_learner: learners train with `train_jax_against_opponents` (rollouts on the device;
+        a JAX-only game with `league_env`) instead of `train_against_opponents`.
     """
 
     game: str
     hidden_sizes: tuple[int, ...]
     max_steps: int | None = None
     league_env: bool = False
+    jax_learner: bool = False
 
     def build(self) -> tuple[pyspiel.Game | None, Network]:
         """(the pyspiel game, None for a JAX-only game; the network); cached per process."""
@@ -457,11 +461,8 @@ class _HostKey:
 def run_training_task(task: TrainingTask) -> TrainingOutcome:
     """Trains the learner of a `TrainingTask`; returns its parameters as numpy arrays."""
     game, network = task.recipe.build()
-    env = task.recipe.training_env(task.config.batch_size)
     recorder = LogRecorder()
-    result = train_against_opponents(
-        task.config,
-        game=task.recipe.game if env is not None else game,
+    common = dict(
         network=network,
         population=task.population,
         opponents=list(task.opponents),
@@ -469,10 +470,19 @@ def run_training_task(task: TrainingTask) -> TrainingOutcome:
         seed=task.seed,
         initial_params=task.initial_params,
         initial_state=None if task.initial_state is None else state_from_host(task.initial_state),
-        env=env,
         logger=recorder,
         log_step_offset=task.log_step_offset,
     )
+    if task.recipe.jax_learner:
+        result = train_jax_against_opponents(task.config, game=task.recipe.game, **common)
+    else:
+        env = task.recipe.training_env(task.config.batch_size)
+        result = train_against_opponents(
+            task.config,
+            game=task.recipe.game if env is not None else game,
+            env=env,
+            **common,
+        )
     return TrainingOutcome(
         params=jax.tree.map(np.asarray, jax.device_get(result.params)),
         mean_return=float(result.mean_return),

@@ -73,7 +73,7 @@ from detente.population.execution import (
     run_training_task,
     state_from_host,
 )
-from detente.population.league_env import league_spec
+from detente.population.league_env import is_jax_only, league_spec
 from detente.population.members import Member, Population
 from detente.population.opponent_training import OpponentTrainingConfig
 from detente.population.payoffs import PayoffStore
@@ -87,6 +87,9 @@ LIVE_PREFIX = "live_"
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
 FORMAT_VERSION = 1
+
+
+LEARNER_BACKENDS = ("host", "jax")
 
 
 def _default_trainer() -> OpponentTrainingConfig:
@@ -175,6 +178,12 @@ class LeagueConfig:
         the initial member's parameters (see `run_league`'s `initial_params`); None: a fresh
         initialisation from `seed`.
       init_member: the member of `init_from` to start from; None: its only network member.
+      learner_backend: where the learners train: "host" (`train_against_opponents` on the
+        league's environment, stepped from the host) or "jax" (`train_jax_against_opponents`:
+        each update's rollout against the drawn opponents is one `lax.scan` on the device;
+        only for a JAX-only game such as "realpolitik_jax(...)", whose matches run on
+        `JaxGameEnv`). The two consume their keys differently, so they train different
+        members.
     """
 
     game: str = "realpolitik(map=duel,max_years=2)"
@@ -204,9 +213,20 @@ class LeagueConfig:
     executor: str = "inprocess"
     init_from: str | None = None
     init_member: str | None = None
+    learner_backend: str = "host"
 
     def __post_init__(self):
         owner = "LeagueConfig"
+        if self.learner_backend not in LEARNER_BACKENDS:
+            raise ValueError(
+                f"{owner}.learner_backend must be one of {LEARNER_BACKENDS}, got "
+                f"{self.learner_backend!r}"
+            )
+        if self.learner_backend == "jax" and not is_jax_only(self.game):
+            raise ValueError(
+                f"{owner}.learner_backend='jax' needs a JAX-only game (e.g. "
+                f"'realpolitik_jax(map=duel,max_years=2)'), got {self.game!r}"
+            )
         for name in ("init_from", "init_member"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
@@ -486,7 +506,9 @@ def _json_roundtrip(value: Any) -> Any:
 
 
 def _comparable(config: dict) -> dict:
-    # The executor changes no result: a run may resume on another one.
+    # The executor changes no result: a run may resume on another one. A checkpoint written
+    # before `learner_backend` existed trained on the host.
+    config = {"learner_backend": "host", **config}
     return {k: v for k, v in config.items() if k not in ("rounds", "executor")}
 
 
@@ -502,7 +524,11 @@ class _League:
         # in-process tasks (it is a static argument of the jitted functions).
         self.network = cached_network(self.spec, tuple(config.hidden_sizes))
         self.recipe = Recipe(
-            config.game, tuple(config.hidden_sizes), config.max_steps, league_env=True
+            config.game,
+            tuple(config.hidden_sizes),
+            config.max_steps,
+            league_env=True,
+            jax_learner=config.learner_backend == "jax",
         )
         self.root_key = jax.random.key(config.seed)
         self.initial_params = self.network.init(jax.random.fold_in(self.root_key, 0))

@@ -170,6 +170,8 @@ def test_profiles_for_three_players():
         ({"game": "kuhn_pokr"}, "kuhn_pokr"),
         ({"trainer": {"batch_size": 3}}, "OpponentTrainingConfig"),
         ({"hidden_sizes": ()}, "hidden_sizes"),
+        ({"learner_backend": "gpu"}, r"learner_backend must be one of \('host', 'jax'\)"),
+        ({"learner_backend": "jax"}, "needs a JAX-only game .* got 'kuhn_poker"),
     ],
 )
 def test_config_validation(change, message):
@@ -275,3 +277,32 @@ def test_league_warm_start_and_resume(tmp_path):
         run_league(dataclasses.replace(from_dir, hidden_sizes=(4,)))
     with pytest.raises(ValueError, match="needs init_from"):
         LeagueConfig(game="kuhn_poker", init_member="init")
+
+
+def test_league_with_learners_on_the_device(tmp_path):
+    """`learner_backend="jax"`: the learners' rollouts run on the device
+    (`train_jax_against_opponents`), the matches on `JaxGameEnv`."""
+    from detente.population.league import _comparable
+
+    config = dataclasses.replace(
+        TINY,
+        game="realpolitik_jax(map=duel,max_years=1)",
+        learner_backend="jax",
+        trainer=dataclasses.replace(TRAINER, num_groups=2, batch_size=8),
+    )
+    result = run_league(config, run_dir=tmp_path)
+    assert len(result.population) > 1
+    assert all(record.updates == 4 for record in result.learners)  # 2 rounds x 2 updates
+    assert result.population.ids[1:] == [  # snapshots every 2 updates, as on the host
+        "main_0_s0",
+        "main_exploiter_0_s0",
+        "league_exploiter_0_s0",
+        "main_0_s1",
+        "main_exploiter_0_s1",
+        "league_exploiter_0_s1",
+    ]
+    host = dataclasses.replace(config, learner_backend="host")
+    # A checkpoint written before the field existed trained on the host.
+    old = {k: v for k, v in dataclasses.asdict(host).items() if k != "learner_backend"}
+    assert _comparable(old) == _comparable(dataclasses.asdict(host))
+    assert _comparable(old) != _comparable(dataclasses.asdict(config))
