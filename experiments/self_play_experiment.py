@@ -60,7 +60,7 @@ class SelfPlayExperimentConfig:
 
     Attributes:
       game: the game string (a registered JAX game, or any game of `detente.games.load`).
-      trainer: the self-play run (its `game` is replaced by `game`).
+      trainer: the self-play run (its `game` is set to `game` on construction).
       backend: "auto" (JAX for registered JAX games, else the host), "jax" or "openspiel".
       host_parts: the JAX backend rolls its batch out in this many parts from host threads
         (one per CPU core is fastest on a CPU; 1 on accelerators). Results depend on it, so it
@@ -106,7 +106,8 @@ class SelfPlayExperimentConfig:
                     f"host_parts={self.host_parts} and num_devices={self.num_devices} apply to "
                     f"the JAX backend only; {self.game!r} runs on the host backend (use 1)"
                 )
-        dataclasses.replace(self.trainer, game=self.game)  # validates the trainer
+        # The trainer carries the experiment's game (so a printed config shows the one played).
+        object.__setattr__(self, "trainer", dataclasses.replace(self.trainer, game=self.game))
 
     def resolved_backend(self) -> str:
         """ "jax" or "openspiel": the backend this config trains on."""
@@ -170,7 +171,7 @@ def run_self_play_experiment(
     """Trains (or resumes) the self-play run into `run_dir`, evaluates it, writes results."""
     run_dir = pathlib.Path(run_dir)
     backend = config.resolved_backend()
-    trainer = dataclasses.replace(config.trainer, game=config.game)
+    trainer = config.trainer
     logger = make_run_logger(run_dir)
     stamps: list[tuple[float, int]] = []  # (time, game-steps) at every log step
 

@@ -286,7 +286,7 @@ def test_league_with_learners_on_the_device(tmp_path):
 
     config = dataclasses.replace(
         TINY,
-        game="realpolitik_jax(map=duel,max_years=1)",
+        game="realpolitik_jax(map=duel,max_years=2)",  # compiled by the JaxGameEnv tests too
         learner_backend="jax",
         trainer=dataclasses.replace(TRAINER, num_groups=2, batch_size=8),
     )
