@@ -188,15 +188,16 @@ class Recipe:
         `RealpolitikEnv` for realpolitik games, `JaxGameEnv` for JAX-only games,
         `OpenSpielEnv` otherwise) instead of `OpenSpielEnv`; the network is built from that
         environment's spec.
-      jax_learner: learners train with `train_jax_against_opponents` (rollouts on the device;
-        a JAX-only game with `league_env`) instead of `train_against_opponents`.
+      on_device: play on the device (a JAX-only game with `league_env`): learners train with
+        `train_jax_against_opponents` instead of `train_against_opponents`, and matches run
+        with `play_env_matches(on_device=True)`.
     """
 
     game: str
     hidden_sizes: tuple[int, ...]
     max_steps: int | None = None
     league_env: bool = False
-    jax_learner: bool = False
+    on_device: bool = False
 
     def build(self) -> tuple[pyspiel.Game | None, Network]:
         """(the pyspiel game, None for a JAX-only game; the network); cached per process."""
@@ -337,6 +338,7 @@ def run_match_task(task: MatchTask) -> list[MatchResult]:
             games_per_profile=task.games_per_profile,
             seed=task.seed,
             max_steps=task.recipe.max_steps,
+            on_device=task.recipe.on_device,
         )
     return play_matches(
         game,
@@ -473,7 +475,7 @@ def run_training_task(task: TrainingTask) -> TrainingOutcome:
         logger=recorder,
         log_step_offset=task.log_step_offset,
     )
-    if task.recipe.jax_learner:
+    if task.recipe.on_device:
         result = train_jax_against_opponents(task.config, game=task.recipe.game, **common)
     else:
         env = task.recipe.training_env(task.config.batch_size)

@@ -85,9 +85,12 @@ def make_match_player(game: JaxGame, network: Network):
 
 
 @functools.lru_cache(maxsize=16)
-def _named_player(name: str, network: Network):
-    # One compiled player per (game string, network): `jax_games.make` builds new functions on
-    # every call, which would compile again for every match table of the same game.
+def match_player(name: str, network: Network):
+    """(the game, `make_match_player`'s player) for a JAX game string, one per (string, network).
+
+    `jax_games.make` builds new functions on every call, which would compile again for every
+    match table of the same game.
+    """
     game = jax_games.make(name)
     return game, make_match_player(game, network)
 
@@ -122,7 +125,7 @@ def play_jax_matches(
         contract's bound).
     """
     if isinstance(game, str):
-        jax_game, play = _named_player(game, network)
+        jax_game, play = match_player(game, network)
     elif isinstance(game, JaxGame):
         jax_game, play = game, make_match_player(game, network)
     else:

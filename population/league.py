@@ -89,7 +89,7 @@ STATE_FILE = "state.json"
 FORMAT_VERSION = 1
 
 
-LEARNER_BACKENDS = ("host", "jax")
+BACKENDS = ("host", "jax")
 
 
 def _default_trainer() -> OpponentTrainingConfig:
@@ -178,12 +178,12 @@ class LeagueConfig:
         the initial member's parameters (see `run_league`'s `initial_params`); None: a fresh
         initialisation from `seed`.
       init_member: the member of `init_from` to start from; None: its only network member.
-      learner_backend: where the learners train: "host" (`train_against_opponents` on the
-        league's environment, stepped from the host) or "jax" (`train_jax_against_opponents`:
-        each update's rollout against the drawn opponents is one `lax.scan` on the device;
-        only for a JAX-only game such as "realpolitik_jax(...)", whose matches run on
-        `JaxGameEnv`). The two consume their keys differently, so they train different
-        members.
+      backend: where the games are played: "host" (learners with `train_against_opponents`
+        and matches with `play_env_matches` on the league's environment, stepped from the
+        host) or "jax" (only for a JAX-only game such as "realpolitik_jax(...)": learners with
+        `train_jax_against_opponents`, each update's rollout one `lax.scan` on the device, and
+        matches with `play_env_matches(on_device=True)`, each batch one `lax.while_loop`).
+        The two consume their keys differently, so they give different members.
     """
 
     game: str = "realpolitik(map=duel,max_years=2)"
@@ -213,18 +213,15 @@ class LeagueConfig:
     executor: str = "inprocess"
     init_from: str | None = None
     init_member: str | None = None
-    learner_backend: str = "host"
+    backend: str = "host"
 
     def __post_init__(self):
         owner = "LeagueConfig"
-        if self.learner_backend not in LEARNER_BACKENDS:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"{owner}.backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.backend == "jax" and not is_jax_only(self.game):
             raise ValueError(
-                f"{owner}.learner_backend must be one of {LEARNER_BACKENDS}, got "
-                f"{self.learner_backend!r}"
-            )
-        if self.learner_backend == "jax" and not is_jax_only(self.game):
-            raise ValueError(
-                f"{owner}.learner_backend='jax' needs a JAX-only game (e.g. "
+                f"{owner}.backend='jax' needs a JAX-only game (e.g. "
                 f"'realpolitik_jax(map=duel,max_years=2)'), got {self.game!r}"
             )
         for name in ("init_from", "init_member"):
@@ -507,8 +504,8 @@ def _json_roundtrip(value: Any) -> Any:
 
 def _comparable(config: dict) -> dict:
     # The executor changes no result: a run may resume on another one. A checkpoint written
-    # before `learner_backend` existed trained on the host.
-    config = {"learner_backend": "host", **config}
+    # before `backend` existed played on the host.
+    config = {"backend": "host", **config}
     return {k: v for k, v in config.items() if k not in ("rounds", "executor")}
 
 
@@ -528,7 +525,7 @@ class _League:
             tuple(config.hidden_sizes),
             config.max_steps,
             league_env=True,
-            jax_learner=config.learner_backend == "jax",
+            on_device=config.backend == "jax",
         )
         self.root_key = jax.random.key(config.seed)
         self.initial_params = self.network.init(jax.random.fold_in(self.root_key, 0))

@@ -32,6 +32,7 @@ from detente.games.jax_games.host_env import JaxGameEnv
 from detente.games.realpolitik import RealpolitikEnv
 from detente.lib import EnvSpec, OpenSpielEnv, env_spec_for
 from detente.population.host_rollout import play_to_end
+from detente.population.jax_matches import match_player
 from detente.population.matches import (
     MatchResult,
     check_match_args,
@@ -129,12 +130,23 @@ def play_env_matches(
     games_per_profile: int,
     seed: int,
     max_steps: int | None = None,
+    on_device: bool = False,
 ) -> list[MatchResult]:
     """`play_matches` on the league's environment of `game` (see the module docstring).
 
+    Args:
+      on_device: for a JAX-only game, play each batch of profiles on the device
+        (`jax_matches.match_player`: one jitted `lax.while_loop` per batch, the same padded
+        shapes) instead of stepping `JaxGameEnv` from the host. Other keys, other games.
+
     Raises:
-      ValueError: malformed or unknown seat maps, bad `games_per_profile` or `seed`.
+      ValueError: malformed or unknown seat maps, bad `games_per_profile` or `seed`, or
+        `on_device` for a game that is not JAX-only.
     """
+    if on_device and not is_jax_only(game):
+        raise ValueError(
+            f"on_device needs a JAX-only game (e.g. 'realpolitik_jax(...)'), got {game!r}"
+        )
     if not uses_league_env(game):
         return play_matches(
             game,
@@ -152,9 +164,8 @@ def play_env_matches(
     results = []
     for chunk, begin in enumerate(range(0, len(profiles), PROFILES_PER_BATCH)):
         part = profiles[begin : begin + PROFILES_PER_BATCH]
-        results += _play_chunk(
-            make, network, population, part, games_per_profile, _seed(seed, chunk)
-        )
+        play = _device_player(game, network) if on_device else _host_player(make, network)
+        results += _play_chunk(play, population, part, games_per_profile, _seed(seed, chunk))
     return results
 
 
@@ -162,13 +173,39 @@ def _seed(*entropy: int) -> int:
     return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
 
 
-def _play_chunk(make, network, population, profiles, games_per_profile, seed):
+def _host_player(make, network):
+    """`play(stacked, seat_members, seed, batch) -> returns [B, P]` on the host environment."""
+
+    def play(stacked, seat_members, seed, batch):
+        env = make(batch, False)
+        ts = env.reset(seed=int(seed))
+        returns, _ = play_to_end(
+            env, ts, network, stacked, seat_members, jax.random.key(int(seed)), env.spec.max_steps
+        )
+        return returns
+
+    return play
+
+
+def _device_player(game, network):
+    """`play(stacked, seat_members, seed, batch) -> returns [B, P]`, the games on the device."""
+    _, player = match_player(game, network)
+
+    def play(stacked, seat_members, seed, batch):
+        returns, ended = player(stacked, seat_members, jax.random.key(int(seed)), batch)
+        if not bool(jnp.all(ended)):  # pragma: no cover - JAX games end within max_steps
+            raise RuntimeError(f"{game!r}: games did not end within the game's max_steps")
+        return np.asarray(returns, np.float64)
+
+    return play
+
+
+def _play_chunk(play, population, profiles, games_per_profile, seed):
     """One batch of at most `PROFILES_PER_BATCH` profiles, padded to fixed shapes."""
     # Pad the profiles and the stacked members to fixed sizes (repeating the first) so that
     # acting compiles for a handful of shapes, not once per call.
     padded = list(profiles) + [profiles[0]] * (PROFILES_PER_BATCH - len(profiles))
-    env = make(PROFILES_PER_BATCH * games_per_profile, False)
-    num_players = env.spec.num_players
+    num_players = len(profiles[0])
     order = {m: i for i, m in enumerate(population.ids)}
     involved = sorted({m for profile in profiles for m in profile}, key=order.__getitem__)
     position = {m: i for i, m in enumerate(involved)}
@@ -177,10 +214,7 @@ def _play_chunk(make, network, population, profiles, games_per_profile, seed):
         [population[m].params for m in involved + involved[:1] * (size - len(involved))]
     )
     seat_members = jnp.asarray([[position[m] for m in profile] for profile in padded], jnp.int32)
-    ts = env.reset(seed=int(seed))
-    returns, _ = play_to_end(
-        env, ts, network, stacked, seat_members, jax.random.key(int(seed)), env.spec.max_steps
-    )
+    returns = play(stacked, seat_members, seed, PROFILES_PER_BATCH * games_per_profile)
     return [
         MatchResult(
             members=profile,

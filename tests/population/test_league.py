@@ -170,8 +170,8 @@ def test_profiles_for_three_players():
         ({"game": "kuhn_pokr"}, "kuhn_pokr"),
         ({"trainer": {"batch_size": 3}}, "OpponentTrainingConfig"),
         ({"hidden_sizes": ()}, "hidden_sizes"),
-        ({"learner_backend": "gpu"}, r"learner_backend must be one of \('host', 'jax'\)"),
-        ({"learner_backend": "jax"}, "needs a JAX-only game .* got 'kuhn_poker"),
+        ({"backend": "gpu"}, r"backend must be one of \('host', 'jax'\)"),
+        ({"backend": "jax"}, "needs a JAX-only game .* got 'kuhn_poker"),
     ],
 )
 def test_config_validation(change, message):
@@ -280,14 +280,14 @@ def test_league_warm_start_and_resume(tmp_path):
 
 
 def test_league_with_learners_on_the_device(tmp_path):
-    """`learner_backend="jax"`: the learners' rollouts run on the device
-    (`train_jax_against_opponents`), the matches on `JaxGameEnv`."""
+    """`backend="jax"`: the learners' rollouts (`train_jax_against_opponents`) and the matches
+    (`play_env_matches(on_device=True)`) run on the device."""
     from detente.population.league import _comparable
 
     config = dataclasses.replace(
         TINY,
         game="realpolitik_jax(map=duel,max_years=2)",  # compiled by the JaxGameEnv tests too
-        learner_backend="jax",
+        backend="jax",
         trainer=dataclasses.replace(TRAINER, num_groups=2, batch_size=8),
     )
     result = run_league(config, run_dir=tmp_path)
@@ -301,8 +301,8 @@ def test_league_with_learners_on_the_device(tmp_path):
         "main_exploiter_0_s1",
         "league_exploiter_0_s1",
     ]
-    host = dataclasses.replace(config, learner_backend="host")
+    host = dataclasses.replace(config, backend="host")
     # A checkpoint written before the field existed trained on the host.
-    old = {k: v for k, v in dataclasses.asdict(host).items() if k != "learner_backend"}
+    old = {k: v for k, v in dataclasses.asdict(host).items() if k != "backend"}
     assert _comparable(old) == _comparable(dataclasses.asdict(host))
     assert _comparable(old) != _comparable(dataclasses.asdict(config))

@@ -128,3 +128,15 @@ def test_jax_only_games_train_and_play_on_the_jax_engine_as_on_the_reference():
     for a, b in zip(ours, theirs, strict=True):
         assert a.members == b.members
         np.testing.assert_array_equal(a.returns, b.returns)
+    # The same batches played on the device: every game to its end, each game's point split once.
+    on_device = play_env_matches(
+        jax_duel, network, population, profiles, games_per_profile=2, seed=3, on_device=True
+    )
+    assert [r.members for r in on_device] == profiles
+    for result in on_device:
+        assert result.returns.shape == (2, 2)
+        np.testing.assert_allclose(result.returns.sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="on_device needs a JAX-only game"):
+        play_env_matches(
+            reference, network, population, profiles, games_per_profile=2, seed=3, on_device=True
+        )
