@@ -5,9 +5,10 @@ Realpolitik is learnt on `games.realpolitik.RealpolitikEnv` (one step = one phas
 slots), whose observations differ from the OpenSpiel game's unit-by-unit sub-steps. A JAX game
 that OpenSpiel does not know (`is_jax_only`: "realpolitik_jax(...)") is learnt on
 `games.jax_games.host_env.JaxGameEnv`, its own jitted engine stepped from the host; on
-realpolitik that is the same game as `RealpolitikEnv` (the same spec, observations, masks and
-rewards, bit for bit) at the JAX engine's speed. Every other game runs on `lib.OpenSpielEnv`
-(JAX games that OpenSpiel also has, `matrix_*` and `blotto`, included). All three share
+realpolitik that is the same game as `RealpolitikEnv` (the same spec, observations and masks;
+rewards bit for bit on the 2-power board, to float32 rounding on larger ones). Every other game
+runs on `lib.OpenSpielEnv` (JAX games that OpenSpiel also has, `matrix_*` and `blotto`,
+included). All three share
 `reset(seed)`, `step(actions [B, P, K])`, `spec` and `batch_size`, so the league's learners
 (`train_against_opponents(env=...)`) and its matches (`play_env_matches`) are written once.
 
