@@ -45,18 +45,22 @@ class CrossplayConfig:
 
     Attributes:
       game: a realpolitik game string (or any game the league accepts).
-      league: the league run (its `game` is replaced).
+      league: the league run (its `game` and `backend` are replaced).
       games_per_profile: games per ordered seat assignment in the cross-play table.
       seed: seed of the cross-play matches (the runs use `league.seed`).
+      backend: `LeagueConfig.backend` of both runs and the cross-play matches: "host", or
+        "jax" for a JAX-only game such as "realpolitik_jax(map=duel,max_years=2)" (learners
+        and matches on the device).
     """
 
     game: str = "realpolitik(map=duel,max_years=2)"
     league: LeagueConfig = dataclasses.field(default_factory=LeagueConfig)
     games_per_profile: int = 64
     seed: int = 0
+    backend: str = "host"
 
     def __post_init__(self):
-        dataclasses.replace(self.league, game=self.game)  # validates the game for the league
+        self.league_config()  # validates the game and backend for the league
         for name, minimum in (("games_per_profile", 1), ("seed", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -64,11 +68,14 @@ class CrossplayConfig:
                     f"CrossplayConfig.{name} must be an integer >= {minimum}, got {value!r}"
                 )
 
+    def league_config(self) -> LeagueConfig:
+        """The league config of the league run: `league` with this config's game and backend."""
+        return dataclasses.replace(self.league, game=self.game, backend=self.backend)
+
     def self_play_config(self) -> LeagueConfig:
         """The league config of the self-play run: one main agent, self-play only."""
         return dataclasses.replace(
-            self.league,
-            game=self.game,
+            self.league_config(),
             num_main_exploiters=0,
             num_league_exploiters=0,
             self_play_fraction=1.0,
@@ -122,8 +129,7 @@ def run_crossplay(
     """Trains both agents (or resumes them) and plays the cross-play table."""
     del progress
     run_dir = pathlib.Path(run_dir)
-    league_config = dataclasses.replace(config.league, game=config.game)
-    league = run_league(league_config, run_dir=run_dir / "league")
+    league = run_league(config.league_config(), run_dir=run_dir / "league")
     self_play = run_league(config.self_play_config(), run_dir=run_dir / "self_play")
     population = Population(
         [
@@ -141,6 +147,7 @@ def run_crossplay(
         profiles,
         games_per_profile=config.games_per_profile,
         seed=config.seed,
+        on_device=config.backend == "jax",
     )
     rows = [
         CrossplayRow(

@@ -20,6 +20,16 @@ def test_registered_and_self_play_config():
     assert self_play.self_play_fraction == 1.0
 
 
+def test_backend_reaches_both_runs():
+    jax_duel = "realpolitik_jax(map=duel,max_years=2)"
+    config = CrossplayConfig(game=jax_duel, backend="jax")
+    for league in (config.league_config(), config.self_play_config()):
+        assert (league.game, league.backend) == (jax_duel, "jax")
+    assert CrossplayConfig().self_play_config().backend == "host"
+    with pytest.raises(ValueError, match="needs a JAX-only game"):
+        CrossplayConfig(backend="jax")  # the default game runs on the host's RealpolitikEnv
+
+
 def test_rejects_bad_games_per_profile():
     with pytest.raises(ValueError, match="games_per_profile"):
         CrossplayConfig(games_per_profile=0)
