@@ -4,7 +4,7 @@ Public API:
   * networks: `Network`, `make_policy_value_network`, `mask_logits`, `ILLEGAL_LOGIT`.
   * advantages: `sparse_gae` (one player's stream), `batched_sparse_gae` ([T+1, B, P]).
   * learning: `Trajectory`, `check_trajectory`, `PPOConfig`, `TrainingState`, `make_ppo`,
-    `Learner`.
+    `Learner`, `warm_start`, `initial_params`.
   * acting: `act`, `population_apply`, `stack_params`, `unstack_params`, `sample`, `greedy`,
     `log_prob`.
 
@@ -29,7 +29,14 @@ from detente.agents.networks import (
     make_policy_value_network,
     mask_logits,
 )
-from detente.agents.ppo import Learner, PPOConfig, TrainingState, make_ppo, warm_start
+from detente.agents.ppo import (
+    Learner,
+    PPOConfig,
+    TrainingState,
+    initial_params,
+    make_ppo,
+    warm_start,
+)
 from detente.agents.trajectory import Trajectory, check_trajectory
 
 __all__ = [
@@ -46,6 +53,7 @@ __all__ = [
     "greedy",
     "log_prob",
     "make_policy_value_network",
+    "initial_params",
     "make_ppo",
     "mask_logits",
     "population_apply",

@@ -181,8 +181,15 @@ def _state_at(config: PPOConfig, params: Any, state_key: PRNGKey) -> TrainingSta
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _init(network: Network, config: PPOConfig, key: PRNGKey) -> TrainingState:
-    params_key, state_key = jax.random.split(key)
-    return _state_at(config, network.init(params_key), state_key)
+    _, state_key = jax.random.split(key)
+    return _state_at(config, initial_params(network, key), state_key)
+
+
+def initial_params(network: Network, key: PRNGKey) -> Any:
+    """The parameters a learner initialised from `key` starts from (`Learner(network, config,
+    key)`, any config): the network initialised from `key`'s first split."""
+    params_key, _ = jax.random.split(key)
+    return network.init(params_key)
 
 
 def _loss(network: Network, config: PPOConfig, params: Any, batch: _Batch):

@@ -37,6 +37,7 @@ from detente.lib import make_run_logger
 from detente.population import Member, Population, play_jax_matches
 from detente.population.jax_self_play import BACKENDS, train
 from detente.population.league_env import league_spec, play_env_matches
+from detente.population.pfsp import game_scores
 from detente.population.self_play import SelfPlayConfig, run_initial_params
 
 TRAINED, INITIAL = "trained", "initial"
@@ -159,10 +160,9 @@ def _seat_profiles(num_players: int) -> list[tuple[str, ...]]:
 
 def _game_scores(returns: np.ndarray, seat: int) -> np.ndarray:
     """float [G]: per game, seat's mean over the other seats of 1 if its return was higher,
-    1/2 if equal, 0 if lower (`population.pfsp.pairwise_score`, game by game)."""
-    mine = returns[:, seat : seat + 1]
-    others = np.delete(returns, seat, axis=1)
-    return np.mean(np.where(mine > others, 1.0, np.where(mine == others, 0.5, 0.0)), axis=1)
+    1/2 if equal, 0 if lower (`population.pfsp.game_scores`)."""
+    others = [q for q in range(returns.shape[1]) if q != seat]
+    return np.mean([game_scores(returns[:, seat], returns[:, q]) for q in others], axis=0)
 
 
 def run_self_play_experiment(

@@ -59,6 +59,11 @@ class LearnerReturns(NamedTuple):
     total: jax.Array
     count: jax.Array
 
+    def mean(self) -> float:
+        """The learner's mean return over the finished episodes (nan if none finished)."""
+        total, count = (float(x) for x in jax.device_get((self.total, self.count)))
+        return total / count if count else math.nan
+
 
 @jax.jit
 def _accumulate(returns: LearnerReturns, traj: Trajectory) -> LearnerReturns:
@@ -175,18 +180,13 @@ def train_jax_against_opponents(
         done = update + 1
         if logger is not None and (done % config.log_every == 0 or done == config.num_updates):
             metrics["env_steps"] = env_steps
-            total, count = (float(x) for x in jax.device_get((returns.total, returns.count)))
-            if count:
-                metrics["learner_return"] = total / count
+            if not math.isnan(mean_return := returns.mean()):
+                metrics["learner_return"] = mean_return
             logger.write(log_step_offset + done, metrics)
-    mean_return = math.nan
-    if returns is not None:
-        total, count = (float(x) for x in jax.device_get((returns.total, returns.count)))
-        mean_return = total / count if count else math.nan
     return OpponentTrainingResult(
         params=learner.params,
         state=learner.state,
         env_steps=env_steps,
         wall_time=time.perf_counter() - start,
-        mean_return=mean_return,
+        mean_return=math.nan if returns is None else returns.mean(),
     )

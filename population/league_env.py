@@ -162,10 +162,10 @@ def play_env_matches(
     make = env_factory(game)
     num_players = make(1, False).spec.num_players
     profiles = check_profiles(population, profiles, num_players)
+    play = _device_player(game, network) if on_device else _host_player(make, network)
     results = []
     for chunk, begin in enumerate(range(0, len(profiles), PROFILES_PER_BATCH)):
         part = profiles[begin : begin + PROFILES_PER_BATCH]
-        play = _device_player(game, network) if on_device else _host_player(make, network)
         results += _play_chunk(play, population, part, games_per_profile, _seed(seed, chunk))
     return results
 

@@ -48,6 +48,17 @@ def pairwise_score(learner_returns: np.ndarray, opponent_returns: np.ndarray) ->
     Raises:
       ValueError: mismatched shapes or non-finite returns.
     """
+    scores = game_scores(learner_returns, opponent_returns)
+    return float(np.mean(scores)) if scores.size else 0.5
+
+
+def game_scores(learner_returns: np.ndarray, opponent_returns: np.ndarray) -> np.ndarray:
+    """`pairwise_score` game by game: float64 [G], 1 where the learner's return was higher,
+    1/2 where equal, 0 where lower.
+
+    Raises:
+      ValueError: mismatched shapes or non-finite returns.
+    """
     learner_returns = np.asarray(learner_returns, np.float64)
     opponent_returns = np.asarray(opponent_returns, np.float64)
     if learner_returns.shape != opponent_returns.shape or learner_returns.ndim != 1:
@@ -57,11 +68,9 @@ def pairwise_score(learner_returns: np.ndarray, opponent_returns: np.ndarray) ->
         )
     if not (np.isfinite(learner_returns).all() and np.isfinite(opponent_returns).all()):
         raise ValueError("returns must be finite (found NaN or inf)")
-    if learner_returns.size == 0:
-        return 0.5
     wins = (learner_returns > opponent_returns).astype(np.float64)
     ties = (learner_returns == opponent_returns).astype(np.float64)
-    return float(np.mean(wins + 0.5 * ties))
+    return wins + 0.5 * ties
 
 
 def pfsp_distribution(scores: Sequence[float] | np.ndarray, weighting: str) -> np.ndarray:

@@ -31,6 +31,7 @@ from detente.agents import (
     Network,
     PPOConfig,
     TrainingState,
+    initial_params,
     make_policy_value_network,
     stack_params,
     warm_start,
@@ -175,11 +176,9 @@ def run_initial_params(network: Network, seed: int) -> Any:
     """The parameters a fresh self-play run with `seed` starts from, on either backend.
 
     `train_self_play` and `train_jax_self_play` build their learner from the key
-    `fold_in(key(seed), 0)` (`agents.Learner`), which draws the network's parameters from that
-    key's first split.
+    `fold_in(key(seed), 0)` (`agents.Learner`).
     """
-    learner_key = jax.random.fold_in(jax.random.key(seed), 0)
-    return network.init(jax.random.split(learner_key)[0])
+    return initial_params(network, jax.random.fold_in(jax.random.key(seed), 0))
 
 
 def train_self_play(
