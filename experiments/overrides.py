@@ -65,13 +65,6 @@ def _parse(key: str, raw: str, annotation: Any) -> Any:
     raise ValueError(f"{key}: cannot parse values of type {annotation}")
 
 
-def _replace(config: Any, path: list[str], value: Any) -> Any:
-    if len(path) == 1:
-        return dataclasses.replace(config, **{path[0]: value})
-    child = getattr(config, path[0])
-    return dataclasses.replace(config, **{path[0]: _replace(child, path[1:], value)})
-
-
 def _annotation(config: Any, path: list[str]) -> Any:
     hints = typing.get_type_hints(type(config))
     if len(path) == 1:
@@ -79,16 +72,36 @@ def _annotation(config: Any, path: list[str]) -> Any:
     return _annotation(getattr(config, path[0]), path[1:])
 
 
+def _apply(config: Any, changes: list[tuple[list[str], Any]]) -> Any:
+    """`config` with every change applied in one `dataclasses.replace` per nested config, so
+    that its validation sees all of them together."""
+    fields: dict[str, Any] = {}
+    nested: dict[str, list[tuple[list[str], Any]]] = {}
+    for path, value in changes:
+        if len(path) == 1:
+            fields[path[0]] = value
+        else:
+            nested.setdefault(path[0], []).append((path[1:], value))
+    for name, child_changes in nested.items():
+        fields[name] = _apply(getattr(config, name), child_changes)
+    return dataclasses.replace(config, **fields)
+
+
 def apply_overrides(config: Any, overrides: Sequence[str]) -> Any:
     """Returns `config` with `key=value` overrides applied (dotted keys for nested configs).
 
-    Tuples are given as values separated by ";" (or ","), None as "none".
+    Tuples are given as values separated by ";" (or ","), None as "none". The overrides are
+    applied together, so their order does not matter where one field's accepted values depend
+    on another's (e.g. a JAX-only game with `payoff_estimator=sampled`); a key given twice
+    takes its last value.
 
     Raises:
       ValueError: an override is malformed, names an unknown key (the message lists the
-        accepted keys), has a value of the wrong type, or fails the config's validation.
+        accepted keys), has a value of the wrong type, or fails the config's validation (the
+        message names the overrides given).
     """
     accepted = _flat_fields(config)
+    changes: dict[str, tuple[str, Any]] = {}
     for override in overrides:
         if "=" not in override:
             raise ValueError(f"override {override!r} is not of the form key=value")
@@ -97,13 +110,16 @@ def apply_overrides(config: Any, overrides: Sequence[str]) -> Any:
             raise ValueError(
                 f"unknown config key {key!r}; accepted keys: {', '.join(sorted(accepted))}"
             )
-        path = key.split(".")
-        value = _parse(key, raw, _annotation(config, path))
-        try:
-            config = _replace(config, path, value)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"override {override!r} rejected: {error}") from error
-    return config
+        changes.pop(key, None)
+        changes[key] = (override, _parse(key, raw, _annotation(config, key.split("."))))
+    if not changes:
+        return config
+    try:
+        return _apply(config, [(key.split("."), value) for key, (_, value) in changes.items()])
+    except (ValueError, TypeError) as error:
+        given = [override for override, _ in changes.values()]
+        what = f"override {given[0]!r}" if len(given) == 1 else f"overrides {given}"
+        raise ValueError(f"{what} rejected: {error}") from error
 
 
 def config_to_dict(config: Any) -> dict:

@@ -2,7 +2,9 @@
 
 `detente run psro --set game=kuhn_poker(players=3)` runs `detente.population.run_psro` with a
 `PSROConfig`, prints the NashConv of the meta-strategy mixture per iteration (exact for small
-games), and writes to the run directory: `metrics.csv` (one row per iteration),
+games; on a JAX-only game such as `--set "game=realpolitik_jax(map=duel,max_years=2)" --set
+payoff_estimator=sampled --set backend=jax`, the empirical meta-game's only), and writes
+to the run directory: `metrics.csv` (one row per iteration),
 `learner.csv` (the best responses' PPO metrics), `results.json` (the rows and final
 meta-strategies) and `checkpoint/` (population, payoffs, run state; an interrupted run resumes
 from it).
@@ -33,7 +35,9 @@ def run_psro_experiment(
 
     def on_iteration(row):
         bar.update(1)
-        bar.set_postfix({"nash_conv": f"{row['nash_conv']:.3g}"})
+        # The exact NashConv where it is evaluated, else the empirical meta-game's.
+        name = "nash_conv" if math.isfinite(row["nash_conv"]) else "meta_nash_conv"
+        bar.set_postfix({name: f"{row[name]:.3g}"})
 
     try:
         result = run_psro(

@@ -73,7 +73,7 @@ from detente.population.execution import (
     run_training_task,
     state_from_host,
 )
-from detente.population.league_env import is_jax_only, league_spec
+from detente.population.league_env import GAME_BACKENDS, check_game_backend, league_spec
 from detente.population.members import Member, Population
 from detente.population.opponent_training import OpponentTrainingConfig
 from detente.population.payoffs import PayoffStore
@@ -89,7 +89,7 @@ STATE_FILE = "state.json"
 FORMAT_VERSION = 1
 
 
-BACKENDS = ("host", "jax")
+BACKENDS = GAME_BACKENDS
 
 
 def _default_trainer() -> OpponentTrainingConfig:
@@ -217,13 +217,7 @@ class LeagueConfig:
 
     def __post_init__(self):
         owner = "LeagueConfig"
-        if self.backend not in BACKENDS:
-            raise ValueError(f"{owner}.backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.backend == "jax" and not is_jax_only(self.game):
-            raise ValueError(
-                f"{owner}.backend='jax' needs a JAX-only game (e.g. "
-                f"'realpolitik_jax(map=duel,max_years=2)'), got {self.game!r}"
-            )
+        check_game_backend(owner, self.backend, self.game)
         for name in ("init_from", "init_member"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):

@@ -56,6 +56,24 @@ def is_jax_only(game: str) -> bool:
     return jax_games.is_registered(game) and not is_registered(game)
 
 
+GAME_BACKENDS = ("host", "jax")
+
+
+def check_game_backend(owner: str, backend: str, game: str) -> None:
+    """Checks a population loop's `backend` for `game`: "host", or "jax" for a JAX-only game.
+
+    Raises:
+      ValueError: naming the bad value and what is accepted.
+    """
+    if backend not in GAME_BACKENDS:
+        raise ValueError(f"{owner}.backend must be one of {GAME_BACKENDS}, got {backend!r}")
+    if backend == "jax" and not is_jax_only(game):
+        raise ValueError(
+            f"{owner}.backend='jax' needs a JAX-only game (e.g. "
+            f"'realpolitik_jax(map=duel,max_years=2)'), got {game!r}"
+        )
+
+
 def uses_league_env(game: str) -> bool:
     """Whether the league learns `game` on its own environment (`RealpolitikEnv` or
     `JaxGameEnv`) rather than on `OpenSpielEnv`."""

@@ -16,6 +16,13 @@ symmetric, e.g. Kuhn and Leduc poker), or one shared by every seat ("shared"): t
 then the seat-averaged symmetric tensor (`PayoffStore.seat_averaged_tensor`) and the learner
 plays every seat in turn.
 
+Games: any game `detente.games.load` knows, learnt and played through the OpenSpiel adapter,
+and JAX-only games (`population.league_env.is_jax_only`, e.g. "realpolitik_jax(map=duel)"),
+learnt and played on their own engine with the "sampled" estimator: from the host through
+`JaxGameEnv` (`backend="host"`), or on the device (`backend="jax"`: each best response's
+rollouts one `lax.scan`, `train_jax_against_opponents`; each batch of matches one
+`lax.while_loop`, `play_env_matches(on_device=True)`), as in the league.
+
 Each iteration's row reports the meta-game NashConv of sigma in the empirical game and, for
 small games, the exact NashConv of the profile of mixtures in the full game (reach-weighted
 behaviour policies, `population.tabular`). The run is checkpointed after every iteration
@@ -54,6 +61,12 @@ from detente.population.execution import (
     run_match_task,
     run_training_task,
 )
+from detente.population.league_env import (
+    GAME_BACKENDS,
+    check_game_backend,
+    is_jax_only,
+    league_spec,
+)
 from detente.population.members import Member, Population
 from detente.population.opponent_training import OpponentTrainingConfig
 from detente.population.payoffs import MatchRecord, PayoffStore
@@ -64,6 +77,7 @@ PAYOFF_ESTIMATORS = ("exact", "sampled", "none")
 POPULATION_MODES = ("auto", "per_player", "shared")
 META_GAMES = ("full", "one_vs_rest")
 EXACT_EVALUATION = ("auto", "always", "never")
+BACKENDS = GAME_BACKENDS
 _PROFILES_PER_BATCH = 64
 
 
@@ -101,6 +115,12 @@ class PSROConfig:
       max_steps: truncate games after this many steps (None: the rules end games).
       best_response: the learner's training configuration.
       seed: the run's seed; every key and seed of the run derives from it.
+      backend: where best responses train and matches are played. "host": an OpenSpiel game
+        through `OpenSpielEnv`, a JAX-only game through `JaxGameEnv`, stepped from the host.
+        "jax" (JAX-only games only): best responses with `train_jax_against_opponents` and
+        matches with `play_env_matches(on_device=True)`, on the device. The two consume their
+        keys differently, so they give different members. JAX-only games have no game tree:
+        they need `payoff_estimator` "sampled" (or "none") and no exact evaluation.
     """
 
     game: str = "kuhn_poker"
@@ -118,11 +138,11 @@ class PSROConfig:
         default_factory=_default_best_response
     )
     seed: int = 0
+    backend: str = "host"
 
     def __post_init__(self):
         if not isinstance(self.game, str) or not self.game:
             raise ValueError(f"PSROConfig.game must be a game string, got {self.game!r}")
-        load(self.game)  # fails early, naming the bad game or parameter
         for name in ("iterations", "seed"):
             check_count("PSROConfig", name, getattr(self, name), minimum=0)
         if self.meta_solver not in META_SOLVERS:
@@ -165,6 +185,22 @@ class PSROConfig:
                 f"{self.best_response!r}"
             )
         check_count("PSROConfig", "max_steps", self.max_steps, optional=True)
+        check_game_backend("PSROConfig", self.backend, self.game)
+        if is_jax_only(self.game):  # fails early, naming the bad parameter
+            league_spec(self.game, self.max_steps)
+            if self.payoff_estimator == "exact":
+                raise ValueError(
+                    f"PSROConfig.payoff_estimator='exact' needs a game tree, which the JAX-only "
+                    f"game {self.game!r} has not: use 'sampled' (or 'none' with the uniform "
+                    "meta-solver)"
+                )
+            if self.exact_evaluation == "always":
+                raise ValueError(
+                    f"PSROConfig.exact_evaluation='always' needs a game tree, which the JAX-only "
+                    f"game {self.game!r} has not: use 'auto' or 'never'"
+                )
+        else:
+            load(self.game)  # fails early, naming the bad game or parameter
 
 
 class PSROResult(NamedTuple):
@@ -203,7 +239,11 @@ def _seed(*entropy: int) -> int:
 
 
 def _comparable(config_dict: dict) -> dict:
-    """The config fields that must not change when a run is resumed (all but iterations)."""
+    """The config fields that must not change when a run is resumed (all but iterations).
+
+    A checkpoint written before `backend` existed trained on the host.
+    """
+    config_dict = {"backend": "host", **config_dict}
     return {k: v for k, v in config_dict.items() if k != "iterations"}
 
 
@@ -223,9 +263,20 @@ class _Run:
     ):
         self.config = config
         self.executor = executor
-        self.recipe = Recipe(config.game, tuple(config.hidden_sizes), config.max_steps)
-        self.game = load(config.game)
-        self.spec = env_spec_for(self.game, max_steps=config.max_steps)
+        jax_only = is_jax_only(config.game)
+        self.recipe = Recipe(
+            config.game,
+            tuple(config.hidden_sizes),
+            config.max_steps,
+            league_env=jax_only,
+            on_device=config.backend == "jax",
+        )
+        if jax_only:  # no pyspiel game: the spec of its `JaxGameEnv`, no tabular evaluation
+            self.game = None
+            self.spec = league_spec(config.game, config.max_steps)
+        else:
+            self.game = load(config.game)
+            self.spec = env_spec_for(self.game, max_steps=config.max_steps)
         self.num_players = self.spec.num_players
         mode = config.population
         if mode == "auto":

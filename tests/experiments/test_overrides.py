@@ -26,6 +26,10 @@ class Outer:
     flag: bool = False
     inner: Inner = dataclasses.field(default_factory=Inner)
 
+    def __post_init__(self):
+        if self.name == "z" and self.limit is None:
+            raise ValueError("Outer.name='z' needs a limit")
+
 
 def test_overrides_parse_types():
     config = apply_overrides(
@@ -64,3 +68,12 @@ def test_overrides_parse_types():
 def test_bad_overrides(override, message):
     with pytest.raises(ValueError, match=message):
         apply_overrides(Outer(), [override])
+
+
+def test_overrides_are_validated_together():
+    # One field's accepted values depend on another's: either order works.
+    for overrides in (["name=z", "limit=3"], ["limit=3", "name=z"]):
+        assert apply_overrides(Outer(), overrides) == Outer(name="z", limit=3)
+    assert apply_overrides(Outer(), ["limit=3", "limit=4", "inner.steps=5"]).limit == 4
+    with pytest.raises(ValueError, match=r"overrides \['name=z', 'inner.steps=5'\] rejected: "):
+        apply_overrides(Outer(), ["name=z", "inner.steps=5"])

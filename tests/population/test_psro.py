@@ -189,3 +189,70 @@ def test_bad_config(field, value, message):
 def test_bad_initial_params():
     with pytest.raises(ValueError, match=r"one parameter pytree per population \(2\), got 1"):
         run_psro(KUHN, initial_params=[rock_params(KUHN)])
+
+
+def test_psro_on_a_jax_only_game(tmp_path):
+    """A JAX-only game (no game tree): sampled payoffs, best responses and matches on the
+    device (`backend="jax"`) or on `JaxGameEnv` from the host; the run resumes exactly."""
+    from detente.population.psro import _comparable
+
+    config = PSROConfig(
+        game="realpolitik_jax(map=duel,max_years=2)",  # compiled by the league's tests too
+        iterations=2,
+        meta_solver="zero_sum_nash",
+        payoff_estimator="sampled",
+        games_per_profile=2,
+        hidden_sizes=(8,),
+        best_response=OpponentTrainingConfig(
+            batch_size=8,
+            unroll_length=4,
+            num_updates=2,
+            num_groups=2,
+            segment_length=2,
+            ppo=PPOConfig(num_epochs=1, num_minibatches=1),
+        ),
+        backend="jax",
+    )
+    run_psro(dataclasses.replace(config, iterations=1), run_dir=tmp_path)
+    result = run_psro(config, run_dir=tmp_path)  # resumed after iteration 1
+    assert result.populations == [["p0_it0", "p0_it1", "p0_it2"], ["p1_it0", "p1_it1", "p1_it2"]]
+    table = result.payoffs.payoff_tensor(result.populations)
+    assert (table.counts == 2).all() and not table.exact.any()
+    # Constant-sum scoring: the two powers' mean returns split each game's points.
+    np.testing.assert_allclose(table.payoffs.sum(0), table.payoffs.sum(0)[0, 0], atol=1e-5)
+    assert all(row["nash_conv"] is None for row in result.rows)  # no exact evaluation
+    assert all(np.isfinite(row["meta_nash_conv"]) for row in result.rows)
+    assert _snapshot(result) == _snapshot(run_psro(config))
+    host_config = dataclasses.replace(config, backend="host")
+    host = run_psro(dataclasses.replace(host_config, iterations=1))
+    hashes = result.population.hashes()
+    assert host.population.hashes()["p0_it0"] == hashes["p0_it0"]  # the same initial members
+    assert host.population.hashes()["p0_it1"] != hashes["p0_it1"]  # keys consumed differently
+    # A checkpoint written before the field existed trained on the host.
+    old = {k: v for k, v in dataclasses.asdict(host_config).items() if k != "backend"}
+    assert _comparable(old) == _comparable(dataclasses.asdict(host_config))
+    assert _comparable(old) != _comparable(dataclasses.asdict(config))
+    with pytest.raises(CheckpointError, match=r"fields \['backend'\]"):
+        run_psro(host_config, run_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"backend": "gpu"}, r"backend must be one of \('host', 'jax'\), got 'gpu'"),
+        ({"backend": "jax"}, "backend='jax' needs a JAX-only game"),
+        ({"game": "realpolitik_jax(map=duel)"}, "payoff_estimator='exact' needs a game tree"),
+        (
+            {
+                "game": "realpolitik_jax(map=duel)",
+                "payoff_estimator": "sampled",
+                "exact_evaluation": "always",
+            },
+            "exact_evaluation='always' needs a game tree",
+        ),
+        ({"game": "realpolitik_jax(map=dule)", "payoff_estimator": "sampled"}, "dule"),
+    ],
+)
+def test_bad_backend_or_jax_only_config(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(KUHN, **overrides)

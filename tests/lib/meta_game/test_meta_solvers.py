@@ -55,6 +55,18 @@ def test_zero_sum_nash_value_of_known_game():
 def test_zero_sum_nash_rejects_general_sum():
     with pytest.raises(ValueError, match="constant-sum"):
         mg.zero_sum_nash(PD)
+    # Constant-sum up to float32 rounding (payoffs averaged from a JAX engine's returns) passes;
+    # a sum off by 1e-4 does not.
+    a = np.array([[0.7, 0.2], [0.4, 0.6]], np.float32)
+    rounded = np.stack([a, 1.0 - a]).astype(np.float64)
+    rounded[1, 0, 0] += 1e-7
+    np.testing.assert_allclose(
+        mg.zero_sum_nash(rounded)[0],
+        mg.zero_sum_nash(rounded[:1].repeat(2, 0) * [[[1]], [[-1]]])[0],
+    )
+    rounded[1, 0, 0] += 1e-4
+    with pytest.raises(ValueError, match=r"sums range over \[1, 1.0001"):
+        mg.zero_sum_nash(rounded)
 
 
 def test_max_entropy_nash_splits_duplicates_evenly():
