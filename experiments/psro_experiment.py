@@ -79,20 +79,32 @@ def _gain_ratio(row: dict) -> float | None:
     return sum(learned) / sum(exact)
 
 
+def _meta_gain(row: dict, num_players: int) -> float | None:
+    """The new best responses' gains in the empirical meta-game, summed over seats (None
+    unless the payoffs were sampled)."""
+    if row.get("meta_br_gain") is not None:  # a shared population: the mean over the seats
+        return num_players * row["meta_br_gain"]
+    gains = [v for k, v in row.items() if k.startswith("meta_br_gain_p") and v is not None]
+    return sum(gains) if gains else None
+
+
 def format_psro_table(result: PSROResult) -> str:
     """NashConv per iteration as a plain-text table.
 
     "BR/exact gain" is how much of the exact best responses' gain over the iteration's
-    meta-strategy mixture the learned best responses reached (1 for perfect ones).
+    meta-strategy mixture the learned best responses reached (1 for perfect ones; games with a
+    game tree). "meta BR gain" is the learned best responses' gain over that mixture in the
+    empirical meta-game, summed over seats (sampled payoffs): near 0, they found nothing better.
     """
     header = (
         f"{'iteration':>9} {'members':>8} {'NashConv':>14} {'meta NashConv':>14} "
-        f"{'BR/exact gain':>14} {'s':>7}"
+        f"{'BR/exact gain':>14} {'meta BR gain':>14} {'s':>7}"
     )
     lines = [f"PSRO on {result.spec.name}", header, "-" * len(header)]
     for row in result.rows:
         lines.append(
             f"{row['iteration']:>9.0f} {row['population_size']:>8.0f} {_cell(row['nash_conv'])} "
-            f"{_cell(row['meta_nash_conv'])} {_cell(_gain_ratio(row))} {row['seconds']:>7.1f}"
+            f"{_cell(row['meta_nash_conv'])} {_cell(_gain_ratio(row))} "
+            f"{_cell(_meta_gain(row, result.spec.num_players))} {row['seconds']:>7.1f}"
         )
     return "\n".join(lines)

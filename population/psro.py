@@ -48,7 +48,7 @@ from detente.agents import Network
 from detente.games import load
 from detente.lib import CheckpointError, EnvSpec, ExactEvaluation, env_spec_for
 from detente.lib.config_checks import check_count
-from detente.lib.meta_game import META_SOLVERS, meta_nash_conv
+from detente.lib.meta_game import META_SOLVERS, deviation_payoffs, meta_nash_conv
 from detente.lib.metrics_logger import Logger
 from detente.population.execution import (
     Executor,
@@ -216,7 +216,10 @@ class PSROResult(NamedTuple):
         (exact NashConv of the mixtures in the game; nan when not evaluated), "seconds"; with
         exact evaluation, every iteration that trains best responses also has, per seat p,
         "br_gain_p{p}" (the learned best response's exact gain over the mixture it answered)
-        and "exact_gain_p{p}" (the exact best response's gain: NashConv = their sum over p).
+        and "exact_gain_p{p}" (the exact best response's gain: NashConv = their sum over p);
+        with sampled payoffs, "meta_br_gain_p{p}" per seat p (per-player populations) or
+        "meta_br_gain" (shared; averaged over the seats): the new best responses' gains over
+        that mixture in the empirical meta-game (`_Run.meta_best_response_gains`).
       network: the members' network.
       spec: the game's `EnvSpec`.
       shared: whether one population plays every seat.
@@ -449,6 +452,38 @@ class _Run:
                 gains[f"exact_gain_p{p}"] = float(evaluation.per_player[p])
         return gains
 
+    def meta_best_response_gains(
+        self, payoffs: PayoffStore, populations: list[list[str]], strategies: list[np.ndarray]
+    ) -> dict[str, float]:
+        """The new best responses' gains in the empirical meta-game.
+
+        Per-player populations: "meta_br_gain_p{p}" is population p's newest member's payoff
+        at seat p against the other seats' meta-strategies `strategies` (those it answered),
+        minus the meta-strategy's own payoff there. A shared population: "meta_br_gain" is the
+        same in the seat-averaged meta-game (the one it is meta-solved on), i.e. the gain
+        averaged over the seats. Both are read from the payoff store, the newest members
+        weighing 0 in the mixtures. With exact payoffs they equal the exact gains
+        ("br_gain_p{p}", or their mean over the seats); with sampled ones they are the
+        estimate PSRO has on games without a game tree. Near 0, the oracle found no better
+        response: PSRO has converged as far as its best responses can tell.
+        """
+        padded = [np.append(s, 0.0) for s in strategies]  # the newest member last, weight 0
+        if not self.shared:
+            tensor = payoffs.payoff_tensor(populations).payoffs
+            gains = {}
+            for p in range(self.num_players):
+                deviations = deviation_payoffs(tensor, padded, p)
+                gains[f"meta_br_gain_p{p}"] = float(deviations[-1] - deviations @ padded[p])
+            return gains
+        if self.config.meta_game == "one_vs_rest":
+            table = payoffs.one_vs_rest(populations[0]).one_vs_rest
+            tensor, profile = np.stack([table, table.T]), [padded[0]] * 2
+        else:
+            tensor = payoffs.seat_averaged_tensor(populations[0])
+            profile = padded * self.num_players
+        deviations = deviation_payoffs(tensor, profile, 0)
+        return {"meta_br_gain": float(deviations[-1] - deviations @ profile[0])}
+
     # ------------------------------------------------------------------ best responses
     def best_responses(
         self,
@@ -637,6 +672,8 @@ def _run_psro(
                 population.add(member)
                 state.populations[index] = state.populations[index] + [member.id]
             run.fill_payoffs(population, payoffs, state.populations, k + 1)
+            if config.payoff_estimator == "sampled":
+                row.update(run.meta_best_response_gains(payoffs, state.populations, strategies))
             state.iteration = k + 1
         row["seconds"] = time.perf_counter() - iteration_start
         state.rows.append(_json_row(row))

@@ -42,6 +42,7 @@ from detente.lib.meta_game.exploitability import (
     MetaNashConv,
     cce_deviation_gains,
     cce_gap,
+    deviation_payoffs,
     meta_nash_conv,
 )
 from detente.lib.meta_game.solvers import (
@@ -93,6 +94,7 @@ __all__ = [
     "antisymmetrize",
     "cce_deviation_gains",
     "cce_gap",
+    "deviation_payoffs",
     "effective_diversity",
     "fit_melo",
     "fixation_probability",

@@ -82,6 +82,29 @@ def test_best_response_gains_are_bounded_by_exact_best_responses():
     assert "br_gain_p0" not in last  # the last iteration trains no best responses
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_meta_best_response_gains_equal_the_exact_gains_with_exact_payoffs(shared):
+    from detente.population.psro import _Run
+
+    if shared:  # the learner plays both seats of rock-paper-scissors
+        config = dataclasses.replace(RPS, iterations=2, population="shared")
+        result = run_psro(config, initial_params=[rock_params(RPS)])
+    else:
+        config = KUHN
+        result = run_psro(config)
+    run = _Run(config, None)
+    for k, row in enumerate(result.rows[:-1]):
+        populations = [ids[: k + 2] for ids in result.populations]
+        sigma = result.meta_strategies[k]
+        gains = run.meta_best_response_gains(result.payoffs, populations, sigma)
+        exact = [row[f"br_gain_p{p}"] for p in range(2)]
+        if shared:  # the seat-averaged meta-game: the mean of the seats' gains
+            assert gains == {"meta_br_gain": pytest.approx(np.mean(exact), abs=1e-9)}
+        else:
+            assert [gains[f"meta_br_gain_p{p}"] for p in range(2)] == pytest.approx(exact, abs=1e-9)
+    assert all(abs(v) > 1e-3 for v in gains.values())
+
+
 def _snapshot(result):
     rows = [{k: v for k, v in row.items() if k != "seconds"} for row in result.rows]
     return result.population.hashes(), result.payoffs.records, rows
@@ -221,6 +244,10 @@ def test_psro_on_a_jax_only_game(tmp_path):
     # Constant-sum scoring: the two powers' mean returns split each game's points.
     np.testing.assert_allclose(table.payoffs.sum(0), table.payoffs.sum(0)[0, 0], atol=1e-5)
     assert all(row["nash_conv"] is None for row in result.rows)  # no exact evaluation
+    # The best responses' gains in the empirical meta-game, for every iteration that trains.
+    for row in result.rows[:-1]:
+        assert all(np.isfinite(row[f"meta_br_gain_p{p}"]) for p in range(2))
+    assert "meta_br_gain_p0" not in result.rows[-1]
     assert all(np.isfinite(row["meta_nash_conv"]) for row in result.rows)
     assert _snapshot(result) == _snapshot(run_psro(config))
     host_config = dataclasses.replace(config, backend="host")
