@@ -17,9 +17,10 @@ reporting the exact NashConv of its meta-strategy mixture per iteration:
 The OpenSpiel curve is therefore a reference for what PSRO reaches with perfect best
 responses; the gap to detente's curve is the cost of learning them with PPO. Iteration k is the
 population after k best-response rounds (k = 0: the initial policies). Wall time is
-cumulative and includes each side's own evaluation. OpenSpiel's payoff sampling draws from
-Python's and numpy's global random generators (inside psro_v2; detente seeds none of them),
-so its curve is not bit-reproducible; detente's is, from `detente.seed`.
+cumulative and includes each side's own evaluation. OpenSpiel's payoff sampling and strategy
+selection draw from Python's and numpy's global random generators (inside psro_v2); the
+experiment seeds both from `openspiel_seed` and the game for each OpenSpiel run and restores
+their states afterwards, so both curves are reproducible (detente's from `detente.seed`).
 
 Outputs in the run directory: `curves.csv` (game, implementation, oracle, iteration,
 population_size, wall_time, nash_conv), `psro_<game>.png` (NashConv against iteration and
@@ -31,19 +32,24 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import importlib.util
 import io
 import json
 import pathlib
+import random
 import sys
 import time
 import types
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import numpy as np
 import pyspiel
 
 from detente.experiments.cycles_experiment import slug
 from detente.games import load
+from detente.lib.config_checks import check_count
 from detente.population import OpponentTrainingConfig, PSROConfig, run_psro
 
 CURVE_FIELDS = (
@@ -82,6 +88,9 @@ class PSROComparisonConfig:
         psro_v2's "nash" needs cvxpy, which detente does not depend on.
       openspiel_sims_per_entry: games sampled per meta-game entry by psro_v2.
       openspiel_prd_iterations: psro_v2's projected replicator dynamics steps per solve.
+      openspiel_seed: seeds Python's and numpy's global random generators, which psro_v2 draws
+        its sampled payoffs and selections from, for each game's OpenSpiel run (their states
+        are restored afterwards).
     """
 
     games: tuple[str, ...] = ("kuhn_poker(players=3)", "leduc_poker")
@@ -91,6 +100,7 @@ class PSROComparisonConfig:
     openspiel_meta_solver: str = "prd"
     openspiel_sims_per_entry: int = 100
     openspiel_prd_iterations: int = 10_000
+    openspiel_seed: int = 0
 
     def __post_init__(self):
         if not self.games:
@@ -108,6 +118,7 @@ class PSROComparisonConfig:
                 f"PSROComparisonConfig.openspiel_meta_solver must be one of "
                 f"{OPENSPIEL_META_SOLVERS}, got {self.openspiel_meta_solver!r}"
             )
+        check_count("PSROComparisonConfig", "openspiel_seed", self.openspiel_seed, minimum=0)
         if not isinstance(self.openspiel, bool):
             raise ValueError(
                 f"PSROComparisonConfig.openspiel must be a bool, got {self.openspiel!r}"
@@ -218,7 +229,30 @@ def _placeholder(module: str, dependency: str) -> types.ModuleType:
     return placeholder
 
 
+@contextlib.contextmanager
+def _seeded_global_generators(*entropy: int) -> Iterator[None]:
+    """Seeds Python's and numpy's global random generators (which psro_v2 draws from) from
+    `entropy`, and restores their states on exit."""
+    # The legacy global generator is the one psro_v2 draws from.
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    seeds = np.random.SeedSequence([int(e) for e in entropy]).generate_state(2)
+    random.seed(int(seeds[0]))
+    np.random.seed(int(seeds[1]))  # noqa: NPY002
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+
+
 def _openspiel_curve(config: PSROComparisonConfig, game_name: str) -> list[ComparisonPoint]:
+    # The game's entropy is its string's bytes, so a game's curve does not depend on the others.
+    game_entropy = int.from_bytes(hashlib.sha256(game_name.encode()).digest()[:4], "little")
+    with _seeded_global_generators(config.openspiel_seed, game_entropy):
+        return _openspiel_points(config, game_name)
+
+
+def _openspiel_points(config: PSROComparisonConfig, game_name: str) -> list[ComparisonPoint]:
     os_ = _import_psro_v2()
     game = load(game_name)
     num_players = game.num_players()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import random
 
+import numpy as np
 import pytest
 
 from detente.experiments.cli import main
-from detente.experiments.psro_comparison import PSROComparisonConfig
+from detente.experiments.psro_comparison import PSROComparisonConfig, _openspiel_curve
 from detente.experiments.registry import get_experiment
 
 # NashConv of the uniform random policy in 2-player Kuhn poker: 11/12 (OpenSpiel's
@@ -71,3 +74,24 @@ def test_tiny_run_on_kuhn(tmp_path):
     assert detente[0]["oracle"].startswith("ppo(")
     for row in detente:
         assert 0.0 <= float(row["nash_conv"]) < 3.0
+
+
+def test_openspiel_curve_is_seeded_and_leaves_the_global_generators_as_they_were():
+    config = PSROComparisonConfig(
+        iterations=2, openspiel_sims_per_entry=5, openspiel_prd_iterations=100
+    )
+    random.seed(7)
+    np.random.seed(7)  # noqa: NPY002
+    python_state, numpy_draw = random.getstate(), np.random.get_state()[1].copy()  # noqa: NPY002
+
+    def curve(seed):
+        points = _openspiel_curve(dataclasses.replace(config, openspiel_seed=seed), "kuhn_poker")
+        return [p.nash_conv for p in points]
+
+    first = curve(0)
+    assert curve(0) == first  # bit for bit
+    assert curve(1) != first  # psro_v2's payoff sampling draws from the seeded generators
+    assert random.getstate() == python_state
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_draw)  # noqa: NPY002
+    with pytest.raises(ValueError, match="openspiel_seed must be a non-negative integer"):
+        PSROComparisonConfig(openspiel_seed=-1)
