@@ -6,6 +6,7 @@ detente games [--filter TEXT]    # registered games with their kind
 detente leaderboard POOL --game GAME --seed S --games-per-pair N --out DIR
 detente report RUN_DIR           # RUN_DIR/report.md with plots
 detente evaluate PAYOFFS.json [--out DIR] [--json]   # every meta-game evaluator on a table
+detente exploitability POOL --game GAME --member ID --out DIR [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import json
 import sys
 from collections.abc import Sequence
 
+from detente.experiments.exploitability_command import (
+    add_exploitability_parser,
+    run_exploitability_command,
+)
 from detente.experiments.leaderboard_command import add_leaderboard_parser, run_leaderboard_command
 from detente.experiments.overrides import apply_overrides, config_to_dict
 from detente.experiments.registry import EXPERIMENTS, default_run_dir, get_experiment
@@ -56,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add_leaderboard_parser(commands)
     add_report_parser(commands)
     add_evaluate_parser(commands)
+    add_exploitability_parser(commands)
     return parser
 
 
@@ -113,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "evaluate":
             return run_evaluate(args)
+        if args.command == "exploitability":
+            return run_exploitability_command(args)
     except ValueError as error:  # bad input: a clear message, no traceback
         print(f"detente: error: {error}", file=sys.stderr)
         return 2
