@@ -62,7 +62,6 @@ from detente.population.execution import (
     run_training_task,
 )
 from detente.population.league_env import (
-    GAME_BACKENDS,
     check_game_backend,
     is_jax_only,
     league_spec,
@@ -77,7 +76,6 @@ PAYOFF_ESTIMATORS = ("exact", "sampled", "none")
 POPULATION_MODES = ("auto", "per_player", "shared")
 META_GAMES = ("full", "one_vs_rest")
 EXACT_EVALUATION = ("auto", "always", "never")
-BACKENDS = GAME_BACKENDS
 _PROFILES_PER_BATCH = 64
 
 
