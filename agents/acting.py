@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from detente.agents import legal_sampling
 from detente.agents.networks import Network
 
 PRNGKey = jax.Array
@@ -67,40 +68,45 @@ def log_prob(logits: jax.Array, actions: jax.Array) -> jax.Array:
     return jnp.sum(jnp.take_along_axis(log_pi, actions[..., None], -1)[..., 0], -1)
 
 
-def _first_max(x: jax.Array) -> jax.Array:
-    """int32 [...]: the index of the first maximum of `x` [..., A] over its last axis.
-
-    Exactly `jnp.argmax` (all -inf gives 0; a NaN counts as the maximum, so the first NaN's
-    index), written as a maximum and a minimum over indices: two plain reductions that XLA
-    fuses with whatever computes `x`.
-    """
-    top = jnp.max(x, axis=-1, keepdims=True)  # NaN where a NaN is present
-    index = jnp.arange(x.shape[-1], dtype=jnp.int32)
-    first = (x == top) | jnp.isnan(x)
-    return jnp.min(jnp.where(first, index, x.shape[-1]), axis=-1)
-
-
-def sample(key: PRNGKey, logits: jax.Array, mask: jax.Array) -> jax.Array:
+def sample(
+    key: PRNGKey, logits: jax.Array, mask: jax.Array, *, near_legal: bool | None = None
+) -> jax.Array:
     """Samples one action per slot from the masked categorical distribution.
 
     Illegal actions get -inf before sampling, so they are never drawn whatever the logits
-    (a slot with no legal action returns action 0).
+    (a slot with no legal action returns action 0). The actions are those
+    `jax.random.categorical(key, where(mask, logits, -inf))` draws, by the Gumbel-max trick on
+    `jax.random.gumbel(key, logits.shape)`'s noise.
 
     Args:
       key: PRNG key.
       logits: float [..., K, A].
       mask: bool [..., K, A].
+      near_legal: draw the noise only in blocks of actions that hold a legal one
+        (`detente.agents.legal_sampling.sample_near_legal`; the same actions). None: where that
+        draws less noise (A > 512, a float32 Threefry draw) and the default backend is the
+        CPU, where it measured faster. True: wherever it can reproduce the noise. False: never.
 
     Returns:
       int32 [..., K].
     """
     chex.assert_equal_shape([logits, mask])
-    # The Gumbel-max trick on `jax.random.gumbel`'s noise: `jax.random.categorical` with the
-    # same key draws these very actions, but its argmax is a variadic (value, index) reduction
-    # that XLA does not fuse with the noise. On the 2-core CPU this form is 2.1x faster on
-    # [512, 2, 2, 50] and 1.6x on [64, 7, 17, 1446] (docs/jax_games.md).
-    noise = jax.random.gumbel(key, logits.shape, logits.dtype)
-    return _first_max(noise + jnp.where(mask, logits, -jnp.inf))
+    # The Gumbel-max trick with its argmax written as two plain reductions: the variadic
+    # (value, index) argmax of `jax.random.categorical` is not fused with the noise by XLA. On
+    # the 2-core CPU this form is 2.1x faster on [512, 2, 2, 50] and 1.6x on [64, 7, 17, 1446]
+    # (docs/jax_games.md).
+    block, max_blocks = legal_sampling.BLOCK, legal_sampling.MAX_BLOCKS
+    if near_legal is None:
+        near_legal = jax.default_backend() == "cpu" and legal_sampling.near_legal_applies(
+            key, logits, block, max_blocks
+        )
+    elif near_legal and not legal_sampling.gumbel_supported(key, logits.shape, logits.dtype):
+        near_legal = False
+    if near_legal:
+        return legal_sampling.sample_near_legal(
+            key, logits, mask, block=block, max_blocks=max_blocks
+        )
+    return legal_sampling.dense_sample(key, logits, mask)
 
 
 def greedy(logits: jax.Array, mask: jax.Array) -> jax.Array:
@@ -187,6 +193,7 @@ def act(
     key: PRNGKey,
     *,
     deterministic: bool | tuple[bool, ...] = False,
+    acting: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Chooses every seat's actions, each seat possibly played by a different member.
 
@@ -203,6 +210,11 @@ def act(
       deterministic: take the greedy legal action instead of sampling: True for every seat, or
         a tuple of P bools for some seats (e.g. a greedy best response against a sampled
         policy).
+      acting: bool [B, P], the players who act now (the timestep's `acting`), or None. Given,
+        a seat that is not acting takes action 0 in every slot (the contract ignores its
+        actions): its draw sees only action 0 as legal instead of its all-True mask, so
+        `sample`'s near-legal draw stays small. Acting seats draw what they draw without it;
+        logits, values and the log-probabilities of acting seats are unchanged.
 
     Returns:
       actions int32 [B, P, K], log_prob float32 [B, P] (of the actions under the acting member,
@@ -210,6 +222,15 @@ def act(
     """
     logits, value = population_apply(network, stacked_params, seat_members, obs, mask)
     mask = jnp.asarray(mask)
+    if acting is not None:
+        acting = jnp.asarray(acting)
+        if acting.shape != mask.shape[:2] or acting.dtype != bool:
+            raise ValueError(
+                f"acting must be bool [B, P] = {mask.shape[:2]}, got {acting.dtype} "
+                f"{tuple(acting.shape)}"
+            )
+        first_only = jnp.arange(mask.shape[-1]) == 0
+        mask = jnp.where(acting[:, :, None, None], mask, first_only)
     if isinstance(deterministic, tuple):
         if len(deterministic) != mask.shape[1]:
             raise ValueError(

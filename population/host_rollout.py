@@ -61,8 +61,9 @@ def collect_unroll(
 
     Returns:
       (trajectory with [T+1, ...] timestep fields and behaviour values (index T evaluated on
-      the last timestep), [T, ...] actions and behaviour log-probabilities; the last timestep,
-      which starts the next unroll).
+      the last timestep), [T, ...] actions and behaviour log-probabilities (players who are not
+      acting take action 0 in every slot, `agents.act`'s `acting`); the last timestep, which
+      starts the next unroll).
     """
     timesteps, actions, log_probs, values = [ts], [], [], []
     for t in range(unroll_length):
@@ -73,6 +74,7 @@ def collect_unroll(
             ts.observation,
             ts.legal_action_mask,
             jax.random.fold_in(acting_key, t),
+            acting=np.asarray(ts.acting, bool),
         )
         action = np.asarray(action)
         previous, ts = ts, env.step(action)
@@ -132,6 +134,7 @@ def play_to_end(
             ts.observation,
             ts.legal_action_mask,
             jax.random.fold_in(key, t),
+            acting=np.asarray(ts.acting, bool),
         )
         ts = env.step(np.asarray(actions))
         returns += ts.rewards

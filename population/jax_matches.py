@@ -69,7 +69,13 @@ def make_match_player(game: JaxGame, network: Network):
             ts = to_timestep(state)
             act_key, env_key = jax.random.split(jax.random.fold_in(play_key, t))
             actions, _, _ = act(
-                network, stacked_params, seat_members, ts.observation, ts.legal_action_mask, act_key
+                network,
+                stacked_params,
+                seat_members,
+                ts.observation,
+                ts.legal_action_mask,
+                act_key,
+                acting=ts.acting,
             )
             state = step_batch(state, actions, jax.random.split(env_key, batch_size))
             return t + 1, state, returns + to_timestep(state).rewards

@@ -92,8 +92,9 @@ def make_rollout(
       member that chose them), learner_mask [B, P], behaviour_value [T+1, B, P] (each seat's
       member's value estimates; index T evaluated on the returned state). Index 0 is
       `env_state`'s timestep and index T the returned state's, which the next rollout starts
-      from. Step t draws its actions from `fold_in(key, t)`'s first split and its environment
-      keys from the second.
+      from. Players who are not acting take action 0 in every slot (`agents.act`'s
+      `acting`), with its log-probability. Step t draws its actions from `fold_in(key, t)`'s
+      first split and its environment keys from the second.
 
     Raises:
       ValueError: if the network does not fit the spec or `unroll_length` < 1.
@@ -126,6 +127,7 @@ def make_rollout(
                 state.legal_action_mask,
                 act_key,
                 deterministic=deterministic,
+                acting=state.acting,
             )
             next_state = reset_step(state, actions, jax.random.split(env_key, batch))
             return next_state, (to_timestep(state), actions, log_prob, value)

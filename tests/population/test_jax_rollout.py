@@ -48,9 +48,18 @@ def test_rollout_equals_stepping_by_hand():
         _equal(jax_games.to_timestep(state), [x[t] for x in traj[:6]], f"t={t}")
         act_key, env_key = jax.random.split(jax.random.fold_in(key, t))
         actions, log_prob, value = act_fn(
-            network, members, seat_members, state.observation, state.legal_action_mask, act_key
+            network,
+            members,
+            seat_members,
+            state.observation,
+            state.legal_action_mask,
+            act_key,
+            acting=state.acting,
         )
         np.testing.assert_array_equal(np.asarray(traj.actions[t]), np.asarray(actions))
+        # Blotto is one-shot: every other step the games are over and nobody acts.
+        idle = ~np.asarray(state.acting)
+        assert idle.any() == bool(t % 2) and not np.asarray(actions)[idle].any()
         np.testing.assert_allclose(
             np.asarray(traj.behaviour_log_prob[t]), np.asarray(log_prob), rtol=1e-6
         )
