@@ -10,18 +10,21 @@ backend (`train_self_play` on the numpy `RealpolitikEnv`, stepped on the host CP
 the device), the same board, network and PPO config as bench_jax_self_play.py, in this run;
 then `RealpolitikJax.adjudicate` alone (the rules, no mask or observation), then the
 `diplomacy` package's phases per second (whole loop, and `process()` alone) on this machine's
-host CPU (one process; the peer of the ratios), and ends with one JSON line. Batches that do not
-fit in memory are reported as such and skipped. Designed to finish in under 5 minutes.
+host CPU (one process; the peer of the ratios), then `agents.sample`'s near-legal draw against
+the dense one on the classic masks (`--sampler-batch`), and ends with one JSON line. Batches
+that do not fit in memory are reported as such and skipped. Designed to finish in under 5 minutes.
 
 Run: python bench/gpu_realpolitik_jax.py [--batches 1024,4096,16384,65536] [--steps 20]
          [--self-play-game "realpolitik_jax(map=classic,max_years=2)"]
          [--self-play-batches 1024,2048] [--duel-batch 1024] [--adjudication-batch 4096]
+         [--sampler-batch 1024]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -34,7 +37,10 @@ from bench_jax_self_play import _rate, bench_config  # noqa: E402
 from bench_realpolitik_adjudicator import diplomacy_rates  # noqa: E402
 from bench_realpolitik_jax import bench_adjudication, bench_jax, state_bytes  # noqa: E402
 
+from detente.agents import sample  # noqa: E402
+from detente.games import jax_games  # noqa: E402
 from detente.games.realpolitik_jax import RealpolitikJax  # noqa: E402
+from detente.population.jax_rollout import init_env_states  # noqa: E402
 from detente.population.jax_self_play import train_jax_self_play  # noqa: E402
 from detente.population.self_play import train_self_play  # noqa: E402
 
@@ -61,6 +67,33 @@ def duel_training_ratio(batch: int, updates: int) -> dict:
     }
 
 
+def sampler_ab(batch: int, reps: int = 10) -> dict:
+    """`agents.sample`'s near-legal draw against the dense one on this device: ms per call on
+    the classic board's masks at the start of a game ([batch, 7, 17, 1,446], random logits);
+    the actions are the same (checked). The CPU takes the near-legal draw by itself, an
+    accelerator only if this says it pays (docs/agents.md)."""
+    game = jax_games.make("realpolitik_jax(map=classic,max_years=2)")
+    mask = init_env_states(game.init, jax.random.key(0), batch).legal_action_mask
+    logits = jax.random.normal(jax.random.key(1), mask.shape)
+    key = jax.random.key(2)
+    times, actions = {}, {}
+    for near in (False, True):
+        draw = jax.jit(functools.partial(sample, near_legal=near))
+        actions[near] = jax.block_until_ready(draw(key, logits, mask))
+        start = time.perf_counter()
+        for _ in range(reps):
+            jax.block_until_ready(draw(key, logits, mask))
+        times[near] = (time.perf_counter() - start) / reps * 1e3
+    if not bool((actions[True] == actions[False]).all()):
+        raise AssertionError("the near-legal draw gave other actions than the dense one")
+    return {
+        "batch": batch,
+        "dense_ms": round(times[False], 2),
+        "near_legal_ms": round(times[True], 2),
+        "speedup": round(times[False] / times[True], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="1024,4096,16384,65536")
@@ -73,6 +106,7 @@ def main() -> None:
     parser.add_argument("--adjudication-batch", type=int, default=4096)
     parser.add_argument("--duel-batch", type=int, default=1024, help="0: skip the duel ratio")
     parser.add_argument("--duel-updates", type=int, default=6, help="host backend updates")
+    parser.add_argument("--sampler-batch", type=int, default=1024, help="0: skip the A/B")
     args = parser.parse_args()
     device = jax.devices()[0]
     print(f"device: {device.platform} {device.device_kind}", flush=True)
@@ -108,6 +142,13 @@ def main() -> None:
             print(f"duel self-play training (JAX vs host backend): {json.dumps(duel)}", flush=True)
         except Exception as e:  # out of memory on the device: report and go on
             print(f"duel self-play: failed ({type(e).__name__}: {str(e)[:200]})", flush=True)
+    sampler = None
+    if args.sampler_batch:
+        try:
+            sampler = sampler_ab(args.sampler_batch)
+            print(f"classic action draw, dense vs near-legal: {json.dumps(sampler)}", flush=True)
+        except Exception as e:  # out of memory on the device: report and go on
+            print(f"sampler A/B: failed ({type(e).__name__}: {str(e)[:200]})", flush=True)
     best = max(out.values(), key=lambda r: r["phases_per_s"], default=None)
     adj = bench_adjudication(env, args.adjudication_batch, args.steps, 0)[1]
     print(f"adjudication alone, batch {args.adjudication_batch}: {adj:.0f} phases/s", flush=True)
@@ -138,6 +179,7 @@ def main() -> None:
                 "self_play_game": args.self_play_game,
                 "self_play_frames_per_s": {b: round(r, 1) for b, r in self_play.items()},
                 "duel_training": duel,
+                "sampler_ab": sampler,
             }
         )
     )
