@@ -10,9 +10,10 @@ With the partitionable Threefry (`jax_threefry_partitionable`, JAX's default), t
 bits of the entry at flat index i are `threefry2x32(key, (0, i))`'s two words xor-ed: each entry
 depends on the key and its own index only. `gumbel_at` computes `jax.random.gumbel`'s value at
 chosen flat indices from those bits, bit for bit. `sample_near_legal` cuts each slot's A entries
-into blocks of `block` actions, keeps the slot's first `max_blocks` blocks holding a legal
-action, and draws noise there only; where some slot has more such blocks, the whole call falls
-back to the dense draw (one `lax.cond`). Either way the actions are those of the dense draw.
+into blocks of `block` actions, lists the blocks that hold a legal action (at most
+`blocks_per_slot` per slot on average over the call), and draws noise there only; where the
+call holds more such blocks, it falls back to the dense draw (one `lax.cond`). Either way the
+actions are those of the dense draw.
 
 Dimension names: N slots (every leading axis flattened), A actions per slot.
 """
@@ -27,8 +28,9 @@ from jax.extend.random import threefry2x32_p
 
 PRNGKey = jax.Array
 
-BLOCK = 8
-MAX_BLOCKS = 32
+BLOCK = 16
+BLOCKS_PER_SLOT = 3
+MIN_ACTIONS = 512
 _UINT32_LIMIT = 2**32
 _FLOAT32_TINY = np.float32(np.finfo(np.float32).tiny)
 
@@ -109,13 +111,11 @@ def dense_sample(key: PRNGKey, logits: jax.Array, mask: jax.Array) -> jax.Array:
     return _first_max(noise + jnp.where(mask, logits, -jnp.inf))
 
 
-def near_legal_applies(key: PRNGKey, logits: jax.Array, block: int, max_blocks: int) -> bool:
-    """Whether `sample_near_legal` draws less noise than the dense draw (decided when tracing):
-    `gumbel_at` reproduces the noise, and A exceeds twice the `block * max_blocks` entries
-    drawn per slot."""
-    return logits.shape[-1] > 2 * block * max_blocks and gumbel_supported(
-        key, logits.shape, logits.dtype
-    )
+def near_legal_applies(key: PRNGKey, logits: jax.Array) -> bool:
+    """Whether `sample` takes `sample_near_legal` by itself (decided when tracing): `gumbel_at`
+    reproduces the noise and A > `MIN_ACTIONS` (measured faster on the classic board's 1,446;
+    smaller boards keep the dense draw, unmeasured)."""
+    return logits.shape[-1] > MIN_ACTIONS and gumbel_supported(key, logits.shape, logits.dtype)
 
 
 def sample_near_legal(
@@ -124,24 +124,24 @@ def sample_near_legal(
     mask: jax.Array,
     *,
     block: int = BLOCK,
-    max_blocks: int = MAX_BLOCKS,
+    blocks_per_slot: int = BLOCKS_PER_SLOT,
 ) -> jax.Array:
     """`dense_sample(key, logits, mask)`, drawing noise only in blocks that hold legal actions.
 
-    Each slot's A entries are cut into ceil(A / block) blocks of `block`; the first
-    `max_blocks` blocks holding a legal entry are gathered, and the Gumbel noise of their
-    entries (`gumbel_at`, at the entries' flat indices in [..., K, A]) is added to their logits.
-    All of a slot's legal entries lie in those blocks unless it has more than `max_blocks`
-    such blocks; then the whole call takes the dense draw instead. The first maximum is taken
-    in column order, so ties, NaNs and slots without a finite legal value (action 0) come out as
-    in the dense draw.
+    Each slot's A entries are cut into ceil(A / block) blocks of `block`. Every (slot, block)
+    pair whose block holds a legal entry is listed, the N slots' lists one after another (at
+    most N * `blocks_per_slot` pairs in all); the Gumbel noise of those blocks' entries
+    (`gumbel_at`, at the entries' flat indices in [..., K, A]) is added to their logits, and each
+    slot takes the first maximum over its pairs, in column order. If the call holds more pairs
+    than that, it takes the dense draw instead (one `lax.cond`). Ties, NaNs and slots without a
+    finite legal value (action 0) come out as in the dense draw.
 
     Args:
-      key: PRNG key; `near_legal_applies` must hold.
+      key: PRNG key; `gumbel_supported` must hold.
       logits: float32 [..., K, A].
       mask: bool [..., K, A].
       block: actions per block, >= 1.
-      max_blocks: blocks drawn per slot, >= 1.
+      blocks_per_slot: pairs listed per slot on average (the list's capacity over N), >= 1.
 
     Returns:
       int32 [..., K], equal to `dense_sample(key, logits, mask)`.
@@ -151,38 +151,52 @@ def sample_near_legal(
             f"sample_near_legal needs a threefry2x32 key and float32 logits with fewer than "
             f"2^32 entries, got {logits.dtype} {logits.shape}"
         )
-    if block < 1 or max_blocks < 1:
-        raise ValueError(f"block and max_blocks must be >= 1, got {block} and {max_blocks}")
+    if block < 1 or blocks_per_slot < 1:
+        raise ValueError(
+            f"block and blocks_per_slot must be >= 1, got {block} and {blocks_per_slot}"
+        )
+    logits, mask = jnp.asarray(logits), jnp.asarray(mask)
     num_actions = logits.shape[-1]
     num_blocks = -(-num_actions // block)
-    max_blocks = min(max_blocks, num_blocks)
     rows_mask = mask.reshape(-1, num_actions)
     rows_logits = logits.reshape(-1, num_actions)
     num_rows = rows_mask.shape[0]
+    capacity = blocks_per_slot * num_rows
 
     padded = jnp.pad(rows_mask, ((0, 0), (0, num_blocks * block - num_actions)))
     holds_legal = jnp.any(padded.reshape(num_rows, num_blocks, block), axis=-1)  # [N, blocks]
-    rank = lax.associative_scan(jnp.add, holds_legal.astype(jnp.int32), axis=-1) - 1
-    too_many = jnp.max(rank[:, -1]) >= max_blocks
+    rank = lax.associative_scan(jnp.add, holds_legal.astype(jnp.int32), axis=-1)  # inclusive
+    counts = rank[:, -1]
+    first_pair = lax.associative_scan(jnp.add, counts) - counts  # [N], exclusive
+    total = first_pair[-1] + counts[-1]
 
     def near_legal():
-        # The r-th block holding a legal entry goes to position r; the rest are dropped.
-        position = jnp.where(holds_legal & (rank < max_blocks), rank, max_blocks)
-        rows = jnp.broadcast_to(jnp.arange(num_rows)[:, None], position.shape)
-        block_ids = jnp.broadcast_to(jnp.arange(num_blocks, dtype=jnp.int32), position.shape)
-        chosen = jnp.full((num_rows, max_blocks + 1), num_blocks, jnp.int32)
-        chosen = chosen.at[rows, position].set(block_ids, mode="drop")[:, :max_blocks]
-        columns = chosen[:, :, None] * block + jnp.arange(block, dtype=jnp.int32)
-        columns = columns.reshape(num_rows, max_blocks * block)  # ascending; padding >= A
-        inside = jnp.minimum(columns, num_actions - 1)
-        legal = (columns < num_actions) & jnp.take_along_axis(rows_mask, inside, axis=-1)
-        flat = jnp.arange(num_rows, dtype=jnp.uint32)[:, None] * jnp.uint32(num_actions)
-        noise = gumbel_at(key, flat + inside.astype(jnp.uint32))
-        values = noise + jnp.where(legal, jnp.take_along_axis(rows_logits, inside, -1), -jnp.inf)
-        best = _first_max(values)
+        # Pair i is the flat (slot, block) index of the i-th block holding a legal entry.
+        position = jnp.where(holds_legal, first_pair[:, None] + rank - 1, capacity)
+        flat_blocks = jnp.arange(num_rows * num_blocks, dtype=jnp.int32)
+        pairs = jnp.full((capacity + 1,), num_rows * num_blocks, jnp.int32)
+        pairs = pairs.at[position.reshape(-1)].set(flat_blocks, mode="drop")[:capacity]
+        used = pairs < num_rows * num_blocks
+        row = jnp.where(used, pairs // num_blocks, num_rows)  # num_rows: dropped below
+        safe_row = jnp.minimum(row, num_rows - 1)[:, None]
+        columns = (pairs % num_blocks)[:, None] * block + jnp.arange(block, dtype=jnp.int32)
+        inside = jnp.minimum(columns, num_actions - 1)  # [capacity, block]
+        legal = used[:, None] & (columns < num_actions) & rows_mask[safe_row, inside]
+        flat = safe_row.astype(jnp.uint32) * jnp.uint32(num_actions) + inside.astype(jnp.uint32)
+        values = gumbel_at(key, flat) + jnp.where(legal, rows_logits[safe_row, inside], -jnp.inf)
+        best = _first_max(values)[:, None]
+        value = jnp.take_along_axis(values, best, axis=-1)[:, 0]
+        column = jnp.take_along_axis(inside, best, axis=-1)[:, 0]
+        # Across a slot's pairs: the first NaN if any, else the first maximum, by column.
+        nan = jnp.isnan(value)
+        slot_nan = jnp.zeros(num_rows, bool).at[row].max(nan, mode="drop")
+        finite = jnp.where(nan, -jnp.inf, value)
+        top = jnp.full(num_rows, -jnp.inf).at[row].max(finite, mode="drop")
+        wins = used & jnp.where(slot_nan[safe_row[:, 0]], nan, value == top[safe_row[:, 0]])
+        action = jnp.full(num_rows, num_actions, jnp.int32)
+        action = action.at[row].min(jnp.where(wins, column, num_actions), mode="drop")
         # The dense draw's first maximum is column 0 where every entry is -inf.
-        none_finite = jnp.max(values, axis=-1) == -jnp.inf
-        action = jnp.take_along_axis(inside, best[:, None], axis=-1)[:, 0]
-        return jnp.where(none_finite, 0, action).reshape(mask.shape[:-1])
+        action = jnp.where(~slot_nan & (top == -jnp.inf), 0, action)
+        return action.reshape(mask.shape[:-1])
 
-    return lax.cond(too_many, lambda: dense_sample(key, logits, mask), near_legal)
+    return lax.cond(total > capacity, lambda: dense_sample(key, logits, mask), near_legal)

@@ -30,8 +30,8 @@ def test_unsupported_keys_and_dtypes_are_recognised():
     rbg = jax.random.key(0, impl="rbg")
     assert not ls.gumbel_supported(rbg, logits.shape, jnp.float32)
     assert not ls.gumbel_supported(jax.random.key(0), (2**16, 2**16), jnp.float32)
-    assert ls.near_legal_applies(jax.random.key(0), logits, 8, 32)
-    assert not ls.near_legal_applies(jax.random.key(0), logits[:, :512], 8, 32)
+    assert ls.near_legal_applies(jax.random.key(0), logits)
+    assert not ls.near_legal_applies(jax.random.key(0), logits[:, :512])
     with pytest.raises(ValueError, match="threefry2x32"):
         ls.sample_near_legal(rbg, logits, logits > 0)
     with pytest.raises(ValueError, match="threefry2x32"):
@@ -50,8 +50,14 @@ def _sparse_rows(rng, rows, num_actions, max_legal):
     return mask
 
 
-@pytest.mark.parametrize("block,max_blocks", [(8, 32), (4, 6), (16, 3)])
-def test_near_legal_draws_the_dense_draws_actions(block, max_blocks):
+def _blocks_holding_legal(mask, block):
+    rows = np.asarray(mask).reshape(-1, np.shape(mask)[-1])
+    padded = np.pad(rows, ((0, 0), (0, -rows.shape[1] % block)))
+    return int(padded.reshape(rows.shape[0], -1, block).any(-1).sum()), rows.shape[0]
+
+
+@pytest.mark.parametrize("block,blocks_per_slot", [(16, 3), (4, 4), (16, 1)])
+def test_near_legal_draws_the_dense_draws_actions(block, blocks_per_slot):
     rng = np.random.default_rng(block)
     shape = (6, 7, 5, 700)
     mask = _sparse_rows(rng, 6 * 7 * 5, 700, 5).reshape(shape)
@@ -67,11 +73,12 @@ def test_near_legal_draws_the_dense_draws_actions(block, max_blocks):
     logits[0, 0, 4] = np.where(mask[0, 0, 4], 1e30, -1e30)  # huge finite logits
     logits, mask = jnp.asarray(logits), jnp.asarray(mask)
     near = jax.jit(
-        lambda k: ls.sample_near_legal(k, logits, mask, block=block, max_blocks=max_blocks)
+        lambda k: ls.sample_near_legal(
+            k, logits, mask, block=block, blocks_per_slot=blocks_per_slot
+        )
     )
-    padded = np.pad(np.asarray(mask).reshape(-1, 700), ((0, 0), (0, -700 % block)))
-    blocks_needed = padded.reshape(padded.shape[0], -1, block).any(-1).sum(-1).max()
-    assert (blocks_needed > max_blocks) == (max_blocks == 3)  # the last case falls back
+    pairs, slots = _blocks_holding_legal(mask, block)
+    assert (pairs > blocks_per_slot * slots) == (blocks_per_slot == 1)  # the last falls back
     for seed in range(4):
         key = jax.random.key(seed)
         expected = jax.random.categorical(key, jnp.where(mask, logits, -jnp.inf), axis=-1)
@@ -84,10 +91,13 @@ def test_near_legal_draws_the_dense_draws_actions(block, max_blocks):
 
 
 def test_too_many_legal_blocks_fall_back_to_the_dense_draw():
-    # One slot holds legal actions in every block: the whole call takes the dense draw.
+    # Two slots hold legal actions in every block: more blocks than the call's capacity, so the
+    # whole call takes the dense draw.
     rng = np.random.default_rng(1)
     mask = _sparse_rows(rng, 40, 1000, 3)
-    mask[17] = True
+    mask[[17, 30]] = True
+    pairs, slots = _blocks_holding_legal(mask, ls.BLOCK)
+    assert pairs > ls.BLOCKS_PER_SLOT * slots
     logits = jnp.asarray(rng.normal(size=mask.shape).astype(np.float32))
     for seed in range(3):
         key = jax.random.key(seed)
