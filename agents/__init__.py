@@ -6,7 +6,8 @@ Public API:
   * learning: `Trajectory`, `check_trajectory`, `PPOConfig`, `TrainingState`, `make_ppo`,
     `Learner`, `warm_start`, `initial_params`.
   * acting: `act`, `population_apply`, `stack_params`, `unstack_params`, `sample`, `greedy`,
-    `log_prob`.
+    `log_prob`; the module `legal_sampling` (`gumbel_at`, `sample_near_legal`: `sample`'s
+    draw with noise only near the legal actions).
 
 Dimension names: B batch, T time, P players, K action slots, A actions per slot, M members,
 G groups of games sharing a seat-to-member assignment.
