@@ -91,10 +91,10 @@ def sample(
       int32 [..., K].
     """
     chex.assert_equal_shape([logits, mask])
-    # The Gumbel-max trick with its argmax written as two plain reductions: the variadic
-    # (value, index) argmax of `jax.random.categorical` is not fused with the noise by XLA. On
-    # the 2-core CPU this form is 2.1x faster on [512, 2, 2, 50] and 1.6x on [64, 7, 17, 1446]
-    # (docs/jax_games.md).
+    # Both draws take the argmax as plain reductions (`legal_sampling._first_max`): the
+    # variadic (value, index) argmax of `jax.random.categorical` is not fused with the noise by
+    # XLA. On the 2-core CPU that form was 2.1x faster on [512, 2, 2, 50] and 1.6x on
+    # [64, 7, 17, 1446] (docs/jax_games.md).
     if near_legal is None:
         near_legal = jax.default_backend() == "cpu" and legal_sampling.near_legal_applies(
             key, logits
