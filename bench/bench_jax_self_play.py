@@ -134,7 +134,7 @@ def _openspiel_rollout_rate(config: SelfPlayConfig, game_name: str, calls: int) 
                 ts.observation,
                 ts.legal_action_mask,
                 jax.random.fold_in(key, t),
-                acting=np.asarray(ts.acting, bool),
+                acting=ts.acting,
             )
             action = np.asarray(action)
             np.asarray(log_prob)

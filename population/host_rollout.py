@@ -74,7 +74,7 @@ def collect_unroll(
             ts.observation,
             ts.legal_action_mask,
             jax.random.fold_in(acting_key, t),
-            acting=np.asarray(ts.acting, bool),
+            acting=ts.acting,
         )
         action = np.asarray(action)
         previous, ts = ts, env.step(action)
@@ -134,7 +134,7 @@ def play_to_end(
             ts.observation,
             ts.legal_action_mask,
             jax.random.fold_in(key, t),
-            acting=np.asarray(ts.acting, bool),
+            acting=ts.acting,
         )
         ts = env.step(np.asarray(actions))
         returns += ts.rewards

@@ -621,7 +621,7 @@ def play_match(
                 ts.observation,
                 ts.legal_action_mask,
                 jax.random.fold_in(step_key, g),
-                acting=np.asarray(ts.acting, bool),
+                acting=ts.acting,
             )
             actions[:, seats] = np.asarray(chosen)[:, seats]
         ts = env.step(actions)
