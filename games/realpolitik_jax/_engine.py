@@ -34,6 +34,7 @@ from detente.games.realpolitik.actions import too_many_slots
 from detente.games.realpolitik.engine import phase_parts
 from detente.games.realpolitik.env import RealpolitikRules
 from detente.games.realpolitik.maps import Map
+from detente.games.realpolitik_jax import _bits
 from detente.games.realpolitik_jax import _board as B
 from detente.games.realpolitik_jax import _legal as L
 from detente.games.realpolitik_jax import _movement as M
@@ -309,11 +310,11 @@ class RealpolitikJax:
         self._jb = _JaxBoard(b)
         self._lt = L.legal_tables(b)
         self._routes = route_tables(b.sea_adj, b.sea_shore)  # convoy legality (DATC 6.G.19)
-        # Retreat options as one product per game: column t * L + l of `_retreat_adj` [L, 2L]
-        # marks the locations next to location l for unit type t (0 army, 1 fleet), and
+        # Retreat options: row t * L + l of `_retreat_adj` [2L, W] is the set of locations
+        # next to location l for unit type t (0 army, 1 fleet) as bit words (`_bits`), and
         # `_retreat_into` [2 * L * N] counts those lying in each province.
         adj2 = np.stack([b.army_loc_adj, b.fleet_loc_adj])  # [2, L, L]
-        self._retreat_adj = adj2.transpose(2, 0, 1).reshape(b.num_locations, -1).astype(np.float32)
+        self._retreat_adj = _bits.pack_np(adj2.reshape(2 * b.num_locations, b.num_locations))
         in_province = b.loc_province[:, None] == np.arange(b.num_provinces)[None, :]  # [L, N]
         self._retreat_into = (adj2.astype(np.int32) @ in_province.astype(np.int32)).reshape(-1)
         self._dispatch = _phase_dispatch(
@@ -840,8 +841,7 @@ class RealpolitikJax:
             jnp.asarray(b.sea_province),
             jnp.asarray(b.sea_adj),
             (
-                jnp.asarray(self._routes.route_seas),
-                jnp.asarray(self._routes.pair_routes),
+                jnp.asarray(self._routes.pair_seas),
                 jnp.asarray(b.sea_index),
             ),
             axis_name=axis_name,
@@ -854,15 +854,16 @@ class RealpolitikJax:
         uloc = jnp.where(stay, core.unit_loc, 0).at[at].set(dest_loc, mode="drop")
         # Retreat options of each dislodged unit (engine._retreat_options): the locations next
         # to it in provinces neither occupied nor contested, less those in the province its
-        # attacker came from. Counted for every (unit type, location) by one product [L] x
-        # [L, 2L] (a matrix product over the batch under `vmap`), not an [N, L] table per game.
+        # attacker came from. Counted for every (unit type, location) as the popcount of two
+        # bit sets' intersection ([2L, W] words), not an [N, L] table per game.
         enterable = (owner < 0) & ~res.contested  # [N]
-        options = jnp.dot(enterable[b.loc_province].astype(jnp.float32), self._retreat_adj)
+        enter = _bits.pack(enterable[b.loc_province])  # [W]
+        options = _bits.count(jnp.asarray(self._retreat_adj) & enter[None])  # [2L]
         kind_loc = (core.unit_type == FLEET).astype(jnp.int32) * b.num_locations + core.unit_loc
         origin = jnp.clip(res.origin, 0)
         into_origin = jnp.asarray(self._retreat_into)[kind_loc * n + origin]
         lost = jnp.where((res.origin >= 0) & enterable[origin], into_origin, 0)
-        keep = res.dislodged & (options[kind_loc] - lost > 0.5)
+        keep = res.dislodged & (options[kind_loc] - lost > 0)
         any_retreat = jnp.any(keep)
         moved = core._replace(
             unit_owner=owner,

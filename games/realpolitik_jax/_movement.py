@@ -38,6 +38,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from detente.games.realpolitik_jax import _bits
 from detente.games.realpolitik_jax._chunks import (
     any_in_batch,
     broadcast_unbatched,
@@ -143,9 +144,10 @@ class _Relations(NamedTuple):
     sup_excl: jax.Array  # bool, a support not counted against the target's power
     cutter: jax.Array  # bool, a move that cuts a support at its destination unless it fails
     succ: jax.Array  # int32, the next unit of a ring of moves, else -1
-    same_army: jax.Array  # bool [S, S], adjacent seas convoying the same army
-    start: jax.Array  # bool [S], a convoying sea next to its army
-    army_onehot: jax.Array  # bool [S, N], a convoying sea next to its army's destination
+    # Sets of seas as uint32 bit words [..., W] (`_bits`):
+    same_army: jax.Array  # [S, W], per sea the adjacent seas convoying the same army
+    start: jax.Array  # [W], the convoying seas next to their army
+    army_end: jax.Array  # [N, W], per army the convoying seas next to its destination
 
 
 class _Carry(NamedTuple):
@@ -163,9 +165,11 @@ def _paths(rel: _Relations, usable_sea: jax.Array) -> jax.Array:
     """bool [2, N] armies with a convoy path, from bool [2, S] usable seas (lower, upper bound).
 
     Reached seas only grow, so the search stops at the first step that adds none (the same
-    result as S steps; without convoys it stops after one step).
+    result as S steps; without convoys it stops after one step). The sets of seas are bit
+    words: a step touches [2, S, W] words, not [2, S, S] booleans.
     """
-    num_seas = rel.start.shape[0]
+    num_seas = usable_sea.shape[1]
+    usable = _bits.pack(usable_sea)  # [2, W]
 
     def cond(carry):
         _, changed, i = carry
@@ -173,13 +177,13 @@ def _paths(rel: _Relations, usable_sea: jax.Array) -> jax.Array:
 
     def body(carry):
         reached, _, i = carry
-        grow = jnp.any(rel.same_army[None] & reached[:, None, :], axis=2)
-        new = usable_sea & (rel.start | grow)
+        grow = _bits.pack(_bits.intersects(rel.same_army[None], reached[:, None, :]))  # [2, W]
+        new = usable & (rel.start[None] | grow)
         return new, jnp.any(new != reached), i + 1
 
-    reached0 = usable_sea & rel.start
+    reached0 = usable & rel.start[None]
     reached, _, _ = jax.lax.while_loop(cond, body, (reached0, jnp.ones((), bool), 0))
-    return jnp.any(rel.army_onehot[None] & reached[:, :, None], axis=1)
+    return _bits.intersects(rel.army_end[None], reached[:, None, :])
 
 
 def _sweep(rel: _Relations, sea_province: jax.Array, d_lo, d_hi, p_lo, p_hi):
@@ -424,10 +428,11 @@ def resolve(
       fleet_prov_adj: bool [N, N], static.
       sea_province: int32 [S], static.
       sea_adj: bool [S, S], static.
-      convoy_routes: (route_seas bool [R + 1, S], pair_routes int32 [N, N, M], sea_index int32
-        [N]), the board's minimal convoy routes (`_routes.route_tables`) and each province's sea
-        index: a convoy order of a fleet on no minimal route of occupied seas is void (DATC
-        6.G.19). None skips that check (only for callers whose convoys are all needed).
+      convoy_routes: (pair_seas uint32 [N, N, M, W], sea_index int32 [N]), the seas of the
+        board's minimal convoy routes as bit sets (`_routes.RouteTables.pair_seas`) and each
+        province's sea index: a convoy order of a fleet on no minimal route of occupied seas is
+        void (DATC 6.G.19). None skips that check (only for callers whose convoys are all
+        needed).
       axis_name: the `vmap` axis name of a batch of games (the CPU dispatch's chunk), or None.
         With it, the backup step (the rings of circular movement included) runs only in the
         loop iterations where some game of the batch needs a backup rule (a `lax.cond` on a
@@ -457,15 +462,14 @@ def resolve(
     if convoy_routes is not None:
         # A fleet that no convoy route needs cannot convoy, nor express intent (DATC 6.G.19).
         # Only fleets at sea convoy, so the check runs over the S seas, not the N provinces.
-        route_seas, pair_routes, sea_index = convoy_routes
+        pair_seas, sea_index = convoy_routes
         at_sea = present[sea_province] & orders.fleet[sea_province]  # [S]
         on_route = on_minimal_route(
-            route_seas,
-            pair_routes,
+            pair_seas,
             aux[sea_province],
             aux_dest[sea_province],
             sea_index[sea_province],
-            at_sea,
+            _bits.pack(at_sea),
         )  # [S]
         conv_match &= jnp.zeros(n, bool).at[sea_province].set(on_route)
     intent_src = conv_match & (_gather(owner, aux, -2) == owner)
@@ -505,13 +509,18 @@ def resolve(
 
     # Convoy routes: every fleet convoys one army, so all routes grow together over the seas.
     sea_army = jnp.where(is_conv[sea_province], aux[sea_province], -1)  # [S]
-    same_army = (sea_army[:, None] == sea_army[None, :]) & (sea_army[:, None] >= 0) & sea_adj
+    # Sets of seas as bit words [.., W]: per sea, the adjacent seas convoying the same army.
+    same_army = jnp.where(
+        (sea_army >= 0)[:, None],
+        _bits.group(sea_army, n)[jnp.clip(sea_army, 0)] & _bits.pack(sea_adj),
+        0,
+    )  # [S, W]
     start = (sea_army >= 0) & fleet_prov_adj[sea_province, jnp.clip(sea_army, 0)]
     army_dest = _gather(dest, sea_army, -1)
     end = (sea_army >= 0) & jnp.take_along_axis(
         fleet_prov_adj[sea_province], jnp.clip(army_dest, 0)[:, None], axis=1
     )[:, 0]
-    army_onehot = (sea_army[:, None] == idx[None, :]) & end[:, None]  # [S, N]
+    army_end = _bits.group(jnp.where(end, sea_army, -1), n)  # [N, W]
     # Rings of moves for circular movement: i -> the moving unit in its destination.
     succ = jnp.where(is_move & occupied_dest & dest_move & (h2h != dest), dest, -1)
     rel = _Relations(
@@ -531,8 +540,8 @@ def resolve(
         cutter=cutter,
         succ=succ,
         same_army=same_army,
-        start=start,
-        army_onehot=army_onehot,
+        start=_bits.pack(start),
+        army_end=army_end,
     )
     carry = _Carry(
         d_lo=jnp.zeros(n, bool),

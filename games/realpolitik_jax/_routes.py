@@ -8,7 +8,8 @@ chordless sea paths whose first sea alone touches `src` and whose last alone tou
 and whether a path is one depends only on the board, not on where the other fleets stand. So
 the minimal routes under an occupancy of the seas are exactly the board's minimal routes whose
 seas are all occupied, and one table per board answers the question with a gather:
-`pair_routes[src, dst]` lists the routes, `route_seas[r]` their seas.
+`pair_routes[src, dst]` lists the routes, `route_seas[r]` their seas, and `pair_seas[src, dst]`
+the same seas as bit sets (`_bits`), which the engine reads.
 
 There are few: 2,094 over every ordered pair of coastal provinces of the classic board, at
 most 4 for one pair (docs/realpolitik_jax.md).
@@ -24,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from detente.games.realpolitik_jax import _bits
+
 
 class RouteTables(NamedTuple):
     """The minimal convoy routes of one board.
@@ -32,10 +35,13 @@ class RouteTables(NamedTuple):
       route_seas: bool [R + 1, S], the seas of each route; row R is an empty padding row.
       pair_routes: int32 [N, N, M], the routes from src to dst (indices into `route_seas`),
         padded with R (at least one column even on a board without routes).
+      pair_seas: uint32 [N, N, M, W], the seas of those routes as bit sets over the S seas
+        (`_bits`; the padding's set is empty): `route_seas[pair_routes]`, packed.
     """
 
     route_seas: np.ndarray
     pair_routes: np.ndarray
+    pair_seas: np.ndarray
 
 
 def _routes(sea_adj: np.ndarray, touches: np.ndarray, src: int, dst: int) -> list[list[int]]:
@@ -89,12 +95,15 @@ def route_tables(sea_adj: np.ndarray, sea_shore: np.ndarray) -> RouteTables:
     pair_routes = np.full((num_provinces, num_provinces, width), num_routes, np.int32)
     for (src, dst), routes in pairs.items():
         pair_routes[src, dst, : len(routes)] = routes
-    return RouteTables(route_seas=route_seas, pair_routes=pair_routes)
+    return RouteTables(
+        route_seas=route_seas,
+        pair_routes=pair_routes,
+        pair_seas=_bits.pack_np(route_seas)[pair_routes],
+    )
 
 
 def on_minimal_route(
-    route_seas: jax.Array,
-    pair_routes: jax.Array,
+    pair_seas: jax.Array,
     src: jax.Array,
     dst: jax.Array,
     sea: jax.Array,
@@ -103,18 +112,16 @@ def on_minimal_route(
     """Whether each unit's sea is on a minimal route of occupied seas from `src` to `dst`.
 
     Args:
-      route_seas: bool [R + 1, S] (`RouteTables.route_seas`).
-      pair_routes: int32 [N, N, M] (`RouteTables.pair_routes`).
+      pair_seas: uint32 [N, N, M, W] (`RouteTables.pair_seas`).
       src, dst: int32 [U], the convoyed army's province and its destination (-1: none).
       sea: int32 [U], the convoying fleet's sea index (-1: not at sea).
-      occupied: bool [S], seas holding a fleet.
+      occupied: uint32 [W], the seas holding a fleet as a bit set (`_bits.pack`).
 
     Returns:
       bool [U].
     """
     valid = (src >= 0) & (dst >= 0) & (sea >= 0)
-    routes = pair_routes[jnp.clip(src, 0), jnp.clip(dst, 0)]  # [U, M]
-    seas = route_seas[routes]  # [U, M, S]
-    usable = jnp.all(~seas | occupied, axis=-1)  # [U, M]: every sea of the route holds a fleet
-    holds = jnp.take_along_axis(seas, jnp.clip(sea, 0)[:, None, None], axis=-1)[..., 0]
+    seas = pair_seas[jnp.clip(src, 0), jnp.clip(dst, 0)]  # [U, M, W]
+    usable = ~_bits.intersects(seas, ~occupied)  # [U, M]: every sea of the route holds a fleet
+    holds = _bits.contains(seas, jnp.broadcast_to(jnp.clip(sea, 0)[:, None], seas.shape[:2]))
     return valid & jnp.any(usable & holds, axis=-1)

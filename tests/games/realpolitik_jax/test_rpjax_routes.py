@@ -8,6 +8,7 @@ import pytest
 
 from detente.games.realpolitik import load_map
 from detente.games.realpolitik_jax import board_arrays
+from detente.games.realpolitik_jax._bits import pack
 from detente.games.realpolitik_jax._routes import on_minimal_route, route_tables
 
 
@@ -50,12 +51,11 @@ def test_tables_match_a_brute_force(board):
         expected = _brute_force(b.sea_adj, b.sea_shore, occupied, src, dst)
         seas = np.arange(b.num_seas)
         got = on_minimal_route(
-            jnp.asarray(tables.route_seas),
-            jnp.asarray(tables.pair_routes),
+            jnp.asarray(tables.pair_seas),
             jnp.full(b.num_seas, src),
             jnp.full(b.num_seas, dst),
             jnp.asarray(seas),
-            jnp.asarray(mask),
+            pack(jnp.asarray(mask)),
         )
         assert set(np.flatnonzero(np.asarray(got)).tolist()) == expected, (src, dst, occupied)
         checked += bool(expected)
@@ -71,11 +71,10 @@ def test_datc_6g19_western_mediterranean_is_not_needed():
     occupied = np.zeros(b.num_seas, bool)
     occupied[[lyo, wes]] = True
     got = on_minimal_route(
-        jnp.asarray(tables.route_seas),
-        jnp.asarray(tables.pair_routes),
+        jnp.asarray(tables.pair_seas),
         jnp.array([mar, mar]),
         jnp.array([spa, spa]),
         jnp.array([lyo, wes]),
-        jnp.asarray(occupied),
+        pack(jnp.asarray(occupied)),
     )
     assert np.asarray(got).tolist() == [True, False]
