@@ -200,6 +200,7 @@ def _sweep(rel: _Relations, sea_province: jax.Array, d_lo, d_hi, p_lo, p_hi):
     # became 3 and 4).
     excl = rel.sup_excl.astype(jnp.int32)
     unit_code = idx + 1  # > 0: an encoded maximum carries the unit holding it
+    code_bits = n.bit_length()  # unit codes fit below bit `code_bits` (shifts, not divisions)
     s_lo = (d_lo & is_sup).astype(jnp.int32)
     s_hi = (d_hi & is_sup).astype(jnp.int32)
     sup = _seg_cols(jnp.stack([s_lo, s_hi, s_lo * excl, s_hi * excl], 1), rel.sup_seg, n, "add")
@@ -250,7 +251,7 @@ def _sweep(rel: _Relations, sea_province: jax.Array, d_lo, d_hi, p_lo, p_hi):
     into = _seg_cols(
         jnp.concatenate(
             [
-                prev * (n + 1) + unit_code[:, None],
+                (prev << code_bits) + unit_code[:, None],
                 jnp.stack([rel.cutter & p_lo2, rel.cutter & p_hi2], 1).astype(jnp.int32),
             ],
             1,
@@ -260,10 +261,10 @@ def _sweep(rel: _Relations, sea_province: jax.Array, d_lo, d_hi, p_lo, p_hi):
         "max",
     )  # [N, 4]: per destination, encoded maximum (lo, hi), cut (certain, possible)
     top_code = _gather_cols(into[:, :2], move_seg)
-    holder = top_code % (n + 1) - 1
+    holder = (top_code & ((1 << code_bits) - 1)) - 1
     is_holder = holder == idx[:, None]
     second = _gather_cols(_seg_cols(jnp.where(is_holder, 0, prev), move_seg, n, "max"), move_seg)
-    others = jnp.where(is_holder, second, top_code // (n + 1))  # [N, 2]
+    others = jnp.where(is_holder, second, top_code >> code_bits)  # [N, 2]
     mv_lo = d_lo | (p_lo2 & (att_lo > opp_hi) & (att_lo > others[:, 1]))
     mv_hi = d_hi & p_hi2 & (att_hi > opp_lo) & (att_hi > others[:, 0])
     # Units that stay: support given / not dislodged, from the moves' bounds of this sweep
@@ -320,7 +321,9 @@ def _backup(rel: _Relations, bounds, ring_seg: jax.Array | None):
 
 
 def _decided(carry: _Carry) -> jax.Array:
-    return jnp.all(carry.d_lo == carry.d_hi) & jnp.all(carry.p_lo == carry.p_hi)
+    # One reduction of one fused element-wise pass: XLA's CPU runs each reduction as a library
+    # call of its own, its element-wise input as another kernel.
+    return ~jnp.any((carry.d_lo ^ carry.d_hi) | (carry.p_lo ^ carry.p_hi))
 
 
 def _iterate(
@@ -352,13 +355,8 @@ def _iterate(
 
     def body(c: _Carry):
         n_lo, n_hi, np_lo, np_hi = _sweep(rel, sea_province, c.d_lo, c.d_hi, c.p_lo, c.p_hi)
-        changed = (
-            jnp.any(n_lo != c.d_lo)
-            | jnp.any(n_hi != c.d_hi)
-            | jnp.any(np_lo != c.p_lo)
-            | jnp.any(np_hi != c.p_hi)
-        )
-        needed = ~changed & (jnp.any(n_lo != n_hi) | jnp.any(np_lo != np_hi))
+        changed = jnp.any((n_lo ^ c.d_lo) | (n_hi ^ c.d_hi) | (np_lo ^ c.p_lo) | (np_hi ^ c.p_hi))
+        needed = ~changed & jnp.any((n_lo ^ n_hi) | (np_lo ^ np_hi))
         b_lo, b_hi, bp_lo, bp_hi, stuck = backup_if_needed((n_lo, n_hi, np_lo, np_hi), needed)
         return _Carry(
             jnp.where(changed, n_lo, b_lo),
