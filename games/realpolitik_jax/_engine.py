@@ -854,16 +854,16 @@ class RealpolitikJax:
         uloc = jnp.where(stay, core.unit_loc, 0).at[at].set(dest_loc, mode="drop")
         # Retreat options of each dislodged unit (engine._retreat_options): the locations next
         # to it in provinces neither occupied nor contested, less those in the province its
-        # attacker came from. Counted for every (unit type, location) as the popcount of two
-        # bit sets' intersection ([2L, W] words), not an [N, L] table per game.
+        # attacker came from. Counted for each province's unit as the popcount of two bit
+        # sets' intersection ([N, W] words), not an [N, L] table per game.
         enterable = (owner < 0) & ~res.contested  # [N]
         enter = _bits.pack(enterable[b.loc_province])  # [W]
-        options = _bits.count(jnp.asarray(self._retreat_adj) & enter[None])  # [2L]
         kind_loc = (core.unit_type == FLEET).astype(jnp.int32) * b.num_locations + core.unit_loc
+        options = _bits.count(jnp.asarray(self._retreat_adj)[kind_loc] & enter[None])  # [N]
         origin = jnp.clip(res.origin, 0)
         into_origin = jnp.asarray(self._retreat_into)[kind_loc * n + origin]
         lost = jnp.where((res.origin >= 0) & enterable[origin], into_origin, 0)
-        keep = res.dislodged & (options[kind_loc] - lost > 0)
+        keep = res.dislodged & (options - lost > 0)
         any_retreat = jnp.any(keep)
         moved = core._replace(
             unit_owner=owner,
