@@ -340,32 +340,40 @@ def _iterate(
     """
     ring_seg = _rings(rel.succ) if axis_name is None else None
 
-    def backup_if_needed(bounds, needed):
+    def settle(bounds, changed):
+        """The sweep's bounds where it changed something, else the backup rules' (and whether
+        no rule applied)."""
+        *backed, stuck = _backup(rel, bounds, ring_seg)
+        kept = (jnp.where(changed, x, y) for x, y in zip(bounds, backed, strict=True))
+        return (*kept, ~changed & stuck)
+
+    def settle_if_needed(bounds, changed, needed):
         if axis_name is None:
-            return _backup(rel, bounds, ring_seg)
+            return settle(bounds, changed)
+        # Without a game that needs a backup rule the backup leaves the bounds as they are: the
+        # false branch skips it and the selects.
         return jax.lax.cond(
             any_in_batch(needed, axis_name),
-            lambda b: _backup(rel, b, None),
-            lambda b: (*b, jnp.zeros((), bool)),
+            settle,
+            lambda b, _: (*b, jnp.zeros((), bool)),
             bounds,
+            changed,
         )
 
     def cond(c: _Carry):
-        return ~_decided(c) & (c.it < cap)
+        go = ~_decided(c) & (c.it < cap)
+        # With the batch's axis, one predicate for the whole batch: a sweep of a decided game
+        # changes nothing (sweeps are sound and its bounds are points), so games that have
+        # settled may sweep on, and `vmap`'s loop needs no per-game selects of its carry. The
+        # games of one loop share their iteration count, so none passes `cap`.
+        return any_in_batch(go, axis_name)
 
     def body(c: _Carry):
         n_lo, n_hi, np_lo, np_hi = _sweep(rel, sea_province, c.d_lo, c.d_hi, c.p_lo, c.p_hi)
         changed = jnp.any((n_lo ^ c.d_lo) | (n_hi ^ c.d_hi) | (np_lo ^ c.p_lo) | (np_hi ^ c.p_hi))
         needed = ~changed & jnp.any((n_lo ^ n_hi) | (np_lo ^ np_hi))
-        b_lo, b_hi, bp_lo, bp_hi, stuck = backup_if_needed((n_lo, n_hi, np_lo, np_hi), needed)
-        return _Carry(
-            jnp.where(changed, n_lo, b_lo),
-            jnp.where(changed, n_hi, b_hi),
-            jnp.where(changed, np_lo, bp_lo),
-            jnp.where(changed, np_hi, bp_hi),
-            c.flag | (~changed & stuck),
-            c.it + 1,
-        )
+        *bounds, stuck = settle_if_needed((n_lo, n_hi, np_lo, np_hi), changed, needed)
+        return _Carry(*bounds, c.flag | stuck, c.it + 1)
 
     return jax.lax.while_loop(cond, body, carry)
 
