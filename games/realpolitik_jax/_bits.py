@@ -52,7 +52,13 @@ def group(index: jax.Array, num: int) -> jax.Array:
     `num`: in no set). One scatter of n bits, where packing [num, n] booleans would touch
     num * n."""
     n = index.shape[0]
-    item = jnp.arange(n)
+    return sets_of(index, jnp.arange(n), num, n)
+
+
+def sets_of(index: jax.Array, item: jax.Array, num: int, n: int) -> jax.Array:
+    """uint32 [num, W] sets over `n` items: set j holds `item[i]` for every i with `index[i]` == j
+    (int32 [E] each; `index` -1 or `num`: in no set). The items of one set must be distinct
+    (each is added as its bit). One scatter of E bits."""
     one = jnp.left_shift(jnp.uint32(1), (item % WORD).astype(jnp.uint32))
     at = jnp.where((index >= 0) & (index < num), index, num)
     # Distinct items are distinct bits: adding them is their union.
@@ -73,3 +79,13 @@ def contains(sets: jax.Array, item: jax.Array) -> jax.Array:
 def count(sets: jax.Array) -> jax.Array:
     """int32 [...]: the number of items of each set uint32 [..., W]."""
     return jnp.sum(jax.lax.population_count(sets).astype(jnp.int32), axis=-1)
+
+
+def count_below(sets: jax.Array, item: jax.Array) -> jax.Array:
+    """int32 [...]: the number of items smaller than item int32 [...] (>= 0) in the set uint32
+    [..., W]."""
+    word = jnp.arange(sets.shape[-1])
+    at = (item // WORD)[..., None]
+    low = jnp.left_shift(jnp.uint32(1), (item % WORD).astype(jnp.uint32))[..., None] - 1
+    mask = jnp.where(word < at, jnp.uint32(0xFFFFFFFF), jnp.where(word == at, low, 0))
+    return count(sets & mask)

@@ -911,7 +911,10 @@ class RealpolitikJax:
         uloc = core.unit_loc.at[at].set(tgt_loc, mode="drop")
         # Disbands: the first `-n` disband orders count, then civil disorder.
         is_d = ek == B.E_DISBAND
-        nth = _cumsum(is_d.reshape(num_p, k).astype(jnp.int32)).reshape(-1)
+        # The slot's rank among its power's disband orders: the power's disband slots as a
+        # bit set, counted below the slot (no cumulative sum over [P, K]).
+        disbands = _bits.sets_of(jnp.where(is_d, power, -1), kth, num_p, k)  # [P, W]
+        nth = _bits.count_below(disbands[power], kth + 1)
         gone_slot = is_d & (nth <= -need)
         gone = jnp.zeros(n, bool).at[jnp.where(gone_slot, prov, n)].set(True, mode="drop")
         gone_count = jnp.sum(gone_slot.reshape(num_p, k), axis=1)
@@ -921,9 +924,12 @@ class RealpolitikJax:
         rank = b.disorder_rank[jnp.clip(po, 0), core.unit_loc, jnp.clip(core.unit_type - 1, 0)]
 
         def civil_disorder():
-            same = po[None, :] == po[:, None]
-            before = remaining[None, :] & same & (rank[None, :] < rank[:, None])  # [N, N]
-            return remaining & (jnp.sum(before, axis=1) < _gather(left, po, 0))
+            # Each unit's place in its power's disorder order among the units that remain:
+            # the power's remaining ranks (distinct, below 2L) as a bit set, counted below
+            # the unit's rank (not [N, N] comparisons).
+            ranks = _bits.sets_of(jnp.where(remaining, po, -1), rank, num_p, 2 * b.num_locations)
+            before = _bits.count_below(ranks[jnp.clip(po, 0)], rank)
+            return remaining & (before < _gather(left, po, 0))
 
         # Only where a power left disbands unordered: under a chunk's `vmap` axis a `lax.cond`
         # on a predicate reduced over the chunk, which `vmap` keeps a real branch.

@@ -34,3 +34,20 @@ def test_group_collects_items_by_index():
     got = _bits.group(jnp.asarray(index), num)
     expected = _bits.pack_np(index[None, :] == np.arange(num)[:, None])
     np.testing.assert_array_equal(np.asarray(got), expected)
+
+
+def test_sets_of_and_count_below():
+    rng = np.random.default_rng(1)
+    n, num = 70, 4  # three words per set
+    item = rng.permutation(n)[:30].astype(np.int32)  # distinct items
+    index = rng.integers(-1, num, size=30).astype(np.int32)
+    sets = _bits.sets_of(jnp.asarray(index), jnp.asarray(item), num, n)
+    member = np.zeros((num, n), bool)
+    for j, i in zip(index, item, strict=True):
+        if j >= 0:
+            member[j, i] = True
+    np.testing.assert_array_equal(np.asarray(sets), _bits.pack_np(member))
+    queries = np.arange(n + 1)  # every item, and one past the last
+    got = _bits.count_below(sets[:, None, :], jnp.asarray(queries)[None, :])
+    expected = np.stack([[member[j, :q].sum() for q in queries] for j in range(num)])
+    np.testing.assert_array_equal(np.asarray(got), expected)
