@@ -82,7 +82,8 @@ class MovementResult(NamedTuple):
         prevent strength).
       by_convoy: bool [N], the move went by convoy.
       unsupported: bool [], an undecided cycle that no backup rule covers was met.
-      iterations: int32 [], loop iterations used.
+      iterations: int32 [], loop iterations run (under a batch's axis name, those of the
+        game's chunk or sub-chunk: a game that settled earlier sweeps on unchanged).
     """
 
     moved: jax.Array
@@ -384,8 +385,9 @@ def _iterate_with_stragglers(sea_province: jax.Array, max_iter: int):
     One game: `_iterate`. Under `vmap` (the games of one chunk of the CPU's phase dispatch):
     every game runs RESOLVE_FIRST_SWEEPS iterations (fewer when all have settled), then the
     games still undecided are gathered into sub-chunks (a `fori_loop` over as many as they
-    fill) that run to the end and are written back. Each game's loop state evolves as its own
-    loop alone would, so the result is `_iterate`'s game by game.
+    fill) that run to the end and are written back. Each game's decisions, paths and flag
+    evolve as its own loop alone would (once settled it sweeps on unchanged), so the result
+    is `_iterate`'s game by game, its iteration count aside.
     """
     one_game = functools.partial(_iterate, sea_province=sea_province, cap=max_iter, axis_name=None)
     iterate = jax.custom_batching.custom_vmap(one_game)
