@@ -8,33 +8,19 @@ import pytest
 from detente.agents import (
     act,
     greedy,
-    make_policy_value_network,
     population_apply,
     sample,
     stack_params,
     unstack_params,
 )
-from detente.lib.spec import EnvSpec
 
 P, K, A = 2, 2, 4
 OBS_SHAPE = (5,)
 
 
 @pytest.fixture(scope="module")
-def network():  # one network object for the module, so its jitted functions compile once
-    spec = EnvSpec(
-        name="test",
-        num_players=P,
-        obs_shape=OBS_SHAPE,
-        num_slots=K,
-        num_actions=A,
-        max_steps=4,
-        symmetric=True,
-        utility="zero_sum",
-        dynamics="simultaneous",
-        chance=False,
-    )
-    return make_policy_value_network(spec, hidden_sizes=(8,))
+def network(small_network):  # one network object for the module: its jitted functions compile once
+    return small_network(P, OBS_SHAPE, K, A)
 
 
 def members(network, m):

@@ -5,9 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from detente.agents import act, make_policy_value_network, population_apply, sample, stack_params
+from detente.agents import act, population_apply, sample, stack_params
 from detente.agents import legal_sampling as ls
-from detente.lib.spec import EnvSpec
 
 
 def test_gumbel_at_is_jax_random_gumbel_bit_for_bit():
@@ -123,20 +122,8 @@ def test_sample_takes_the_near_legal_draw_for_large_action_spaces_on_the_cpu():
 
 
 @pytest.fixture(scope="module")
-def big_network():
-    spec = EnvSpec(
-        name="test",
-        num_players=3,
-        obs_shape=(6,),
-        num_slots=4,
-        num_actions=900,
-        max_steps=4,
-        symmetric=True,
-        utility="zero_sum",
-        dynamics="simultaneous",
-        chance=False,
-    )
-    return make_policy_value_network(spec, hidden_sizes=(8,))
+def big_network(small_network):
+    return small_network(3, (6,), 4, 900)
 
 
 def test_seats_not_acting_take_action_zero_and_acting_seats_draw_as_before(big_network):
