@@ -14,6 +14,17 @@ import jax.numpy as jnp
 import numpy as np
 
 WORD = 32
+# Item i is in word i >> 5 at bit i & 31: the floor division and modulo by 32 of any int32,
+# without the sign handling that XLA emits for `//` and `%` of signed integers.
+_LOG_WORD = 5
+
+
+def _word(item: jax.Array) -> jax.Array:
+    return jnp.right_shift(item, _LOG_WORD)
+
+
+def _bit(item: jax.Array) -> jax.Array:
+    return jnp.left_shift(jnp.uint32(1), (item & (WORD - 1)).astype(jnp.uint32))
 
 
 def num_words(n: int) -> int:
@@ -59,10 +70,10 @@ def sets_of(index: jax.Array, item: jax.Array, num: int, n: int) -> jax.Array:
     """uint32 [num, W] sets over `n` items: set j holds `item[i]` for every i with `index[i]` == j
     (int32 [E] each; `index` -1 or `num`: in no set). The items of one set must be distinct
     (each is added as its bit). One scatter of E bits."""
-    one = jnp.left_shift(jnp.uint32(1), (item % WORD).astype(jnp.uint32))
+    one = _bit(item)
     at = jnp.where((index >= 0) & (index < num), index, num)
     # Distinct items are distinct bits: adding them is their union.
-    return jnp.zeros((num + 1, num_words(n)), jnp.uint32).at[at, item // WORD].add(one)[:num]
+    return jnp.zeros((num + 1, num_words(n)), jnp.uint32).at[at, _word(item)].add(one)[:num]
 
 
 def intersects(a: jax.Array, b: jax.Array) -> jax.Array:
@@ -72,8 +83,8 @@ def intersects(a: jax.Array, b: jax.Array) -> jax.Array:
 
 def contains(sets: jax.Array, item: jax.Array) -> jax.Array:
     """bool [...]: item int32 [...] (>= 0) is in the set uint32 [..., W]."""
-    word = jnp.take_along_axis(sets, (item // WORD)[..., None], axis=-1)[..., 0]
-    return ((word >> (item % WORD).astype(jnp.uint32)) & 1) != 0
+    word = jnp.take_along_axis(sets, _word(item)[..., None], axis=-1)[..., 0]
+    return (word & _bit(item)) != 0
 
 
 def count(sets: jax.Array) -> jax.Array:
@@ -85,7 +96,7 @@ def count_below(sets: jax.Array, item: jax.Array) -> jax.Array:
     """int32 [...]: the number of items smaller than item int32 [...] (>= 0) in the set uint32
     [..., W]."""
     word = jnp.arange(sets.shape[-1])
-    at = (item // WORD)[..., None]
-    low = jnp.left_shift(jnp.uint32(1), (item % WORD).astype(jnp.uint32))[..., None] - 1
+    at = _word(item)[..., None]
+    low = _bit(item)[..., None] - 1
     mask = jnp.where(word < at, jnp.uint32(0xFFFFFFFF), jnp.where(word == at, low, 0))
     return count(sets & mask)

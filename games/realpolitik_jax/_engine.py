@@ -824,11 +824,9 @@ class RealpolitikJax:
         orders = M.MovementOrders(
             owner=core.unit_owner,
             fleet=core.unit_type == FLEET,
-            kind=jnp.where(
-                is_move,
-                M.MOVE,
-                jnp.where(is_sup, M.SUPPORT, jnp.where(is_conv, M.CONVOY, M.HOLD)),
-            ),
+            move=is_move,
+            support=is_sup,
+            convoy=is_conv,
             dest=jnp.where(is_move, tgt_prov, -1),
             via=ek == B.E_VIA,
             aux=jnp.where(is_sup | is_conv, aux_prov, -1),
