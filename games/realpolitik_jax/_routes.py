@@ -8,8 +8,7 @@ chordless sea paths whose first sea alone touches `src` and whose last alone tou
 and whether a path is one depends only on the board, not on where the other fleets stand. So
 the minimal routes under an occupancy of the seas are exactly the board's minimal routes whose
 seas are all occupied, and one table per board answers the question with a gather:
-`pair_routes[src, dst]` lists the routes, `route_seas[r]` their seas, and `pair_seas[src, dst]`
-the same seas as bit sets (`_bits`), which the engine reads.
+`pair_seas[src, dst]` holds the seas of each route as a bit set (`_bits`).
 
 There are few: 2,094 over every ordered pair of coastal provinces of the classic board, at
 most 4 for one pair (docs/realpolitik_jax.md).
@@ -32,15 +31,11 @@ class RouteTables(NamedTuple):
     """The minimal convoy routes of one board.
 
     Attributes:
-      route_seas: bool [R + 1, S], the seas of each route; row R is an empty padding row.
-      pair_routes: int32 [N, N, M], the routes from src to dst (indices into `route_seas`),
-        padded with R (at least one column even on a board without routes).
-      pair_seas: uint32 [N, N, M, W], the seas of those routes as bit sets over the S seas
-        (`_bits`; the padding's set is empty): `route_seas[pair_routes]`, packed.
+      pair_seas: uint32 [N, N, M, W], the seas of each minimal route from src to dst as a bit
+        set over the S seas (`_bits`), padded with empty sets (at least one column even on a
+        board without routes).
     """
 
-    route_seas: np.ndarray
-    pair_routes: np.ndarray
     pair_seas: np.ndarray
 
 
@@ -89,17 +84,13 @@ def route_tables(sea_adj: np.ndarray, sea_shore: np.ndarray) -> RouteTables:
                 seas_of.append(row)
     num_routes = len(seas_of)
     width = max((len(v) for v in pairs.values()), default=1)
-    route_seas = np.zeros((num_routes + 1, num_seas), bool)
+    route_seas = np.zeros((num_routes + 1, num_seas), bool)  # row R: the padding's empty set
     if num_routes:
         route_seas[:num_routes] = np.stack(seas_of)
     pair_routes = np.full((num_provinces, num_provinces, width), num_routes, np.int32)
     for (src, dst), routes in pairs.items():
         pair_routes[src, dst, : len(routes)] = routes
-    return RouteTables(
-        route_seas=route_seas,
-        pair_routes=pair_routes,
-        pair_seas=_bits.pack_np(route_seas)[pair_routes],
-    )
+    return RouteTables(pair_seas=_bits.pack_np(route_seas)[pair_routes])
 
 
 def on_minimal_route(
